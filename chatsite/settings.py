@@ -1,0 +1,200 @@
+"""Settings for Qwen Team Chat, read from the environment (see README's table).
+
+Nothing configured gives the embedded defaults: SQLite, the in-memory channel
+layer and the built-in DashScope simulator.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from chatsite import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = config.read_bool("DEBUG", True)
+
+_secret = config.env.str("SECRET_KEY", default="")
+if not _secret:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false.")
+    _secret = "django-insecure-development-only-key-never-use-in-production"
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = config.read_list(
+    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = config.read_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "conversations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "chatsite.urls"
+ASGI_APPLICATION = "chatsite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "conversations.context_processors.site",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": config.read_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the page read while a reply's partial text is being saved.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = config.read_redis_url("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Model output is untrusted: no inline script or style, no remote images.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = config.read_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = config.read_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = config.read_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = config.read_int("SECURE_HSTS_SECONDS", 31536000, minimum=0, maximum=10**9)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- The upstream (DashScope / Model Studio) ---------------------------------
+DASHSCOPE_API_KEY = config.env.str("DASHSCOPE_API_KEY", default="")
+DASHSCOPE_REGION = config.read_choice(
+    "DASHSCOPE_REGION", "singapore", config.DASHSCOPE_REGIONS
+)
+DASHSCOPE_BASE_URL = config.read_url("DASHSCOPE_BASE_URL", "")
+QWEN_MODELS = config.QWEN_MODELS
+QWEN_MODEL = config.read_choice("QWEN_MODEL", "qwen3-max", QWEN_MODELS)
+QWEN_SESSION_CACHE = config.read_bool("QWEN_SESSION_CACHE", False)
+UPSTREAM_TIMEOUT = config.read_float("UPSTREAM_TIMEOUT", 120.0, minimum=1, maximum=3600)
+UPSTREAM_CONNECT_TIMEOUT = config.read_float(
+    "UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1, maximum=600
+)
+UPSTREAM_MAX_RETRIES = config.read_int("UPSTREAM_MAX_RETRIES", 2, minimum=0, maximum=10)
+# Pacing of the embedded simulator (used only when no key and no base URL is set).
+SIMULATOR_TTFT = config.read_float("SIMULATOR_TTFT", 0.35, minimum=0, maximum=60)
+SIMULATOR_TPS = config.read_float("SIMULATOR_TPS", 40.0, minimum=0.1, maximum=100000)
+
+# --- Chat behaviour ------------------------------------------------------------
+CHAT_MAX_MESSAGE_CHARS = config.read_int(
+    "CHAT_MAX_MESSAGE_CHARS", 20000, minimum=1, maximum=1_000_000
+)
+# Deltas are coalesced into frames of at most one per interval (leading edge).
+CHAT_FRAME_INTERVAL_MS = config.read_int("CHAT_FRAME_INTERVAL_MS", 50, minimum=0, maximum=1000)
+# Partial text of a streaming reply is saved at most this often.
+CHAT_SAVE_INTERVAL_MS = config.read_int("CHAT_SAVE_INTERVAL_MS", 1000, minimum=50, maximum=60000)
+SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": config.env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}

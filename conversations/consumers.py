@@ -1,0 +1,157 @@
+"""The thread websocket: authorise on connect, validate each message, hand off."""
+
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+
+from conversations import access, generation, services
+from conversations.broadcast import thread_group
+from conversations.frames import (
+    composer_error_html,
+    messages_append_html,
+    messages_replace_html,
+)
+from conversations.live import live_reply
+from conversations.models import Message, Thread
+from conversations.selectors import thread_path
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_CHARS = 256 * 1024
+UNKNOWN_ACTION = "That action is not known."
+MALFORMED = "That message could not be read."
+TOO_LARGE = "That message is too large to send."
+NOT_ALLOWED = "You cannot do that in this thread."
+NO_SUCH_REPLY = "That reply is not in this thread."
+
+
+class ThreadConsumer(AsyncWebsocketConsumer):
+    thread: Thread
+
+    async def connect(self) -> None:
+        thread_id = self.scope["url_route"]["kwargs"]["thread_id"]
+        try:
+            self.thread = await database_sync_to_async(access.thread_for_reader)(
+                self.scope["user"], thread_id
+            )
+        except Http404:
+            await self.close()
+            return
+        self.group = thread_group(self.thread.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self._error(TOO_LARGE)
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error(MALFORMED)
+            return
+        if not isinstance(content, dict):
+            await self._error(MALFORMED)
+            return
+        action = content.get("action") or "send"
+        handler = {
+            "send": self._send_message,
+            "stop": self._stop,
+            "regenerate": self._regenerate,
+            "sync": self._resync,
+        }.get(action if isinstance(action, str) else "")
+        if handler is None:
+            await self._error(UNKNOWN_ACTION)
+            return
+        await handler(content)
+
+    async def thread_send(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+    async def _error(self, text: str) -> None:
+        await self.send(text_data=composer_error_html(text))
+
+    async def _send_message(self, content: dict[str, Any]) -> None:
+        text, client_id = content.get("message"), content.get("client_id") or ""
+        if not isinstance(text, str) or not isinstance(client_id, str):
+            await self._error(MALFORMED)
+            return
+        try:
+            sent, html = await database_sync_to_async(self._store_send)(text, client_id)
+        except services.MessageInvalid as exc:
+            await self._error(str(exc))
+            return
+        if not sent.created:
+            # A replay (reconnect, double send): the turn exists; just resync.
+            await self._resync({})
+            return
+        await self.channel_layer.group_send(self.group, {"type": "thread.send", "text": html})
+        await self.send(text_data=composer_error_html(""))
+        generation.reply_start(sent.reply.pk, self.thread.pk)
+
+    def _store_send(self, text: str, client_id: str) -> tuple[services.Sent, str]:
+        thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
+        sent = services.message_send(
+            thread=thread, author=self.scope["user"], text=text, client_id=client_id
+        )
+        return sent, messages_append_html([sent.user_message, sent.reply])
+
+    def _reply_for(self, content: dict[str, Any]) -> Message:
+        thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
+        return access.message_in_thread(thread, content.get("reply"))
+
+    async def _stop(self, content: dict[str, Any]) -> None:
+        try:
+            reply = await database_sync_to_async(self._reply_for)(content)
+        except Http404:
+            await self._error(NO_SUCH_REPLY)
+            return
+        generation.reply_stop(reply.pk)
+
+    async def _regenerate(self, content: dict[str, Any]) -> None:
+        try:
+            reply, html = await database_sync_to_async(self._store_regenerate)(content)
+        except Http404:
+            await self._error(NO_SUCH_REPLY)
+            return
+        except services.MessageInvalid as exc:
+            await self._error(str(exc))
+            return
+        await self.channel_layer.group_send(self.group, {"type": "thread.send", "text": html})
+        generation.reply_start(reply.pk, self.thread.pk)
+
+    def _store_regenerate(self, content: dict[str, Any]) -> tuple[Message, str]:
+        reply = self._reply_for(content)
+        new_reply = services.reply_regenerate(thread=reply.thread, reply=reply)
+        return new_reply, messages_replace_html(thread_path(new_reply.thread))
+
+    async def _resync(self, content: dict[str, Any]) -> None:
+        """Bring a (re)connected page up to date: missing messages, live replies."""
+        html, streaming = await database_sync_to_async(self._resync_state)(content.get("after"))
+        if html:
+            await self.send(text_data=html)
+        for reply in streaming:
+            live = live_reply(reply.pk)
+            if live is not None:
+                await self.send(text_data=live.snapshot())
+
+    def _resync_state(self, after: object) -> tuple[str, list[Message]]:
+        thread = Thread.objects.get(pk=self.thread.pk)
+        path = thread_path(thread)
+        ids = [str(m.pk) for m in path]
+        streaming = [m for m in path if m.status == Message.Status.STREAMING]
+        after = str(after) if after not in (None, "") else ""
+        if after and after in ids:
+            missing = path[ids.index(after) + 1 :]
+            return (messages_append_html(missing) if missing else ""), streaming
+        if not after and not path:
+            return "", streaming
+        return messages_replace_html(path), streaming

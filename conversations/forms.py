@@ -1,0 +1,33 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import BaseUserCreationForm
+
+from conversations.models import Thread
+
+
+class SignupForm(BaseUserCreationForm):
+    pass
+
+
+class RenameForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+
+
+class ThreadSettingsForm(forms.ModelForm):
+    model = forms.ChoiceField(choices=())
+    temperature = forms.FloatField(
+        required=False, min_value=0, max_value=1.99, help_text="0 to 1.99; empty for the model's default."
+    )
+    top_p = forms.FloatField(
+        required=False, min_value=0.01, max_value=1, help_text="0.01 to 1; empty for the model's default."
+    )
+
+    class Meta:
+        model = Thread
+        fields = ["model", "instructions", "temperature", "top_p"]
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(m, m) for m in settings.QWEN_MODELS]
+        self.fields["instructions"].help_text = "A system prompt sent with every turn."

@@ -1,0 +1,46 @@
+"""HTML for messages: one template for the page and for websocket frames,
+so what a live viewer sees and what a reload shows are the same markup."""
+
+from django.template.loader import render_to_string
+
+from conversations.live import live_reply
+from conversations.models import Message
+from conversations.rendering import StreamingMarkdown
+
+
+def message_context(message: Message) -> dict:
+    context: dict = {"m": message, "streaming": message.status == Message.Status.STREAMING}
+    if context["streaming"]:
+        live = live_reply(message.pk)
+        if live is not None:
+            context.update(
+                stable=live.stable_html, tail=live.tail_html, seq=live.seq, stable_n=live.stable_n
+            )
+        else:
+            frame = StreamingMarkdown().feed(message.text)
+            context.update(stable=frame.stable_html, tail=frame.tail_html, seq=0, stable_n=0)
+    return context
+
+
+def message_html(message: Message, *, oob: bool = False) -> str:
+    context = message_context(message)
+    context["oob"] = oob
+    return render_to_string("conversations/_message.html", context)
+
+
+def messages_append_html(messages: list[Message]) -> str:
+    body = "".join(message_html(m) for m in messages)
+    return f'<div id="messages" hx-swap-oob="beforeend">{body}</div>'
+
+
+def messages_replace_html(messages: list[Message]) -> str:
+    body = "".join(message_html(m) for m in messages)
+    return f'<div id="messages" hx-swap-oob="innerHTML">{body}</div>'
+
+
+def reply_final_html(reply: Message) -> str:
+    return message_html(reply, oob=True)
+
+
+def composer_error_html(text: str) -> str:
+    return render_to_string("conversations/_composer_error.html", {"error": text})

@@ -1,0 +1,306 @@
+"""Calls to the Responses and Conversations APIs, translated into `events`."""
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import openai
+from django.conf import settings
+
+from chatsite.config import DASHSCOPE_REGIONS
+from conversations.gateway.embedded import SIMULATOR_API_KEY, embedded_base_url
+from conversations.gateway.events import (
+    Completed,
+    Event,
+    Failed,
+    FailureCategory,
+    ItemAdded,
+    ItemDone,
+    ReasoningDelta,
+    ReplyRequest,
+    Started,
+    TextDelta,
+    Usage,
+)
+
+logger = logging.getLogger(__name__)
+
+# An SDK client is bound to the event loop it first ran on (its connection
+# pool is), so each loop gets its own; a dead loop takes its client with it.
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]]" = weakref.WeakKeyDictionary()
+
+
+class UpstreamError(Exception):
+    def __init__(self, failure: Failed) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+class ConversationGone(UpstreamError):
+    """The upstream no longer knows a Conversation id."""
+
+
+def upstream_target() -> tuple[str, str]:
+    """The base URL and key in force: an override, a region, or the simulator."""
+    key = settings.DASHSCOPE_API_KEY
+    if settings.DASHSCOPE_BASE_URL:
+        return settings.DASHSCOPE_BASE_URL, key or SIMULATOR_API_KEY
+    if key:
+        return DASHSCOPE_REGIONS[settings.DASHSCOPE_REGION], key
+    return embedded_base_url(), SIMULATOR_API_KEY
+
+
+def _client() -> openai.AsyncOpenAI:
+    base_url, api_key = upstream_target()
+    options = (
+        base_url,
+        api_key,
+        settings.UPSTREAM_TIMEOUT,
+        settings.UPSTREAM_CONNECT_TIMEOUT,
+        settings.UPSTREAM_MAX_RETRIES,
+    )
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get(options)
+    if client is None:
+        client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            # The read timeout bounds the silence between two events, which is
+            # what cuts a hung upstream; the whole reply may take far longer.
+            timeout=httpx2.Timeout(
+                settings.UPSTREAM_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT
+            ),
+            max_retries=settings.UPSTREAM_MAX_RETRIES,
+        )
+        per_loop[options] = client
+    return client
+
+
+def _request_kwargs(request: ReplyRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"model": request.model, "input": request.input}
+    if request.instructions:
+        kwargs["instructions"] = request.instructions
+    if request.previous_response_id:
+        kwargs["previous_response_id"] = request.previous_response_id
+    if request.conversation:
+        kwargs["conversation"] = request.conversation
+    if request.tools:
+        kwargs["tools"] = request.tools
+    if request.tool_choice is not None:
+        kwargs["tool_choice"] = request.tool_choice
+    if request.temperature is not None:
+        kwargs["temperature"] = request.temperature
+    if request.top_p is not None:
+        kwargs["top_p"] = request.top_p
+    if request.enable_thinking is not None:
+        # Not an OpenAI parameter: the SDK merges extra_body into the JSON body.
+        kwargs["extra_body"] = {"enable_thinking": request.enable_thinking}
+    if request.session_cache:
+        kwargs["extra_headers"] = {"x-dashscope-session-cache": "enable"}
+    return kwargs
+
+
+async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
+    """Stream one reply. Each upstream event is handed on as it arrives.
+
+    The last event is always exactly one `Completed` or `Failed`; upstream
+    errors never escape as exceptions. Cancelling the consumer closes the stream.
+    """
+    response_id = ""
+    text_parts: list[str] = []
+    try:
+        stream = await _client().responses.create(**_request_kwargs(request), stream=True)
+    except openai.APIError as exc:
+        yield failure_from_exception(exc, request)
+        return
+    try:
+        async with stream:
+            async for event in stream:
+                # Dispatch on .type, never isinstance: the SDK parses DashScope
+                # types it does not know into unrelated classes.
+                kind = event.type
+                if kind == "response.output_text.delta":
+                    text_parts.append(event.delta)
+                    yield TextDelta(event.delta)
+                elif kind == "response.reasoning_summary_text.delta":
+                    yield ReasoningDelta(event.item_id, event.output_index, event.delta)
+                elif kind == "response.output_item.added":
+                    yield ItemAdded(event.output_index, event.item.to_dict(warnings=False))
+                elif kind == "response.output_item.done":
+                    yield ItemDone(event.output_index, event.item.to_dict(warnings=False))
+                elif kind == "response.created":
+                    response_id = event.response.id
+                    yield Started(response_id)
+                elif kind == "response.completed":
+                    raw = event.response.to_dict(warnings=False)
+                    yield Completed(
+                        response_id=raw.get("id") or response_id,
+                        text=_output_text(raw) or "".join(text_parts),
+                        usage=Usage.from_raw(raw.get("usage")),
+                        output=raw.get("output") or [],
+                    )
+                    return
+                elif kind in ("response.failed", "response.incomplete"):
+                    yield _failure_from_response(event.response.to_dict(warnings=False), response_id)
+                    return
+                elif kind == "error":
+                    raw = event.to_dict(warnings=False)
+                    yield _failure_from_code(
+                        str(raw.get("code") or ""), str(raw.get("message") or ""), response_id
+                    )
+                    return
+    except openai.APIStatusError as exc:
+        yield failure_from_exception(exc, request, response_id=response_id)
+        return
+    except openai.APIError as exc:
+        # A streamed `{"error": ...}` payload is raised by the SDK as a bare APIError.
+        body = exc.body if isinstance(exc.body, dict) else {}
+        if body.get("code") or not isinstance(exc, openai.APIConnectionError):
+            yield _failure_from_code(str(body.get("code") or ""), exc.message, response_id)
+        else:
+            yield failure_from_exception(exc, request, response_id=response_id)
+        return
+    except (httpx2.HTTPError, OSError) as exc:
+        timeout = isinstance(exc, httpx2.TimeoutException)
+        yield Failed(
+            FailureCategory.TIMEOUT if timeout else FailureCategory.NETWORK,
+            f"The connection to the model provider broke: {type(exc).__name__}.",
+            response_id=response_id,
+        )
+        return
+    # The SDK ends iteration silently when a close-delimited body stops early.
+    yield Failed(
+        FailureCategory.NO_TERMINAL_EVENT,
+        "The model provider's stream ended before the reply was finished.",
+        response_id=response_id,
+    )
+
+
+def _output_text(raw: dict[str, Any]) -> str:
+    parts = []
+    for item in raw.get("output") or []:
+        if item.get("type") != "message":
+            continue
+        for content in item.get("content") or []:
+            if content.get("type") == "output_text":
+                parts.append(content.get("text") or "")
+    return "".join(parts)
+
+
+def _failure_from_response(raw: dict[str, Any], response_id: str) -> Failed:
+    usage = Usage.from_raw(raw.get("usage")) if raw.get("usage") else None
+    if raw.get("status") == "incomplete":
+        reason = (raw.get("incomplete_details") or {}).get("reason") or "unknown"
+        return Failed(
+            FailureCategory.INCOMPLETE,
+            f"The reply was cut short by the model provider ({reason}).",
+            code=str(reason),
+            response_id=raw.get("id") or response_id,
+            usage=usage,
+        )
+    error = raw.get("error") or {}
+    failure = _failure_from_code(
+        str(error.get("code") or ""),
+        str(error.get("message") or "The model provider could not finish the reply."),
+        raw.get("id") or response_id,
+    )
+    return Failed(
+        failure.category, failure.message, failure.code, None, failure.response_id, usage
+    )
+
+
+def _failure_from_code(code: str, message: str, response_id: str) -> Failed:
+    category = (
+        FailureCategory.MODERATION if code == "DataInspectionFailed" else FailureCategory.FAILED
+    )
+    return Failed(category, message or code, code=code, response_id=response_id)
+
+
+def _error_code(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error") if isinstance(body.get("error"), dict) else body
+        return str(error.get("code") or "")
+    return ""
+
+
+def _mentions_context(message: str, request: ReplyRequest | None) -> bool:
+    if request is None:
+        return False
+    lowered = message.lower()
+    if request.previous_response_id and (
+        "previous_response" in lowered or "response" in lowered
+    ):
+        return True
+    return bool(request.conversation and "conversation" in lowered)
+
+
+def failure_from_exception(
+    exc: openai.APIError, request: ReplyRequest | None = None, *, response_id: str = ""
+) -> Failed:
+    message = exc.message
+    if isinstance(exc, openai.APITimeoutError):
+        return Failed(FailureCategory.TIMEOUT, "The model provider did not answer in time.")
+    if isinstance(exc, openai.APIConnectionError):
+        return Failed(
+            FailureCategory.NETWORK,
+            "Could not reach the model provider.",
+            response_id=response_id,
+        )
+    if not isinstance(exc, openai.APIStatusError):
+        return Failed(FailureCategory.FAILED, message, response_id=response_id)
+    code = _error_code(exc)
+    status = exc.status_code
+    retry_after = None
+    if status == 429:
+        try:
+            retry_after = float(exc.response.headers.get("retry-after", ""))
+        except ValueError:
+            retry_after = None
+    if code == "DataInspectionFailed":
+        category = FailureCategory.MODERATION
+    elif status == 401:
+        category = FailureCategory.AUTH
+        # Loud for operators; the key itself never reaches a log line.
+        logger.error("The model provider refused the API key (HTTP 401, %s).", code)
+    elif status == 403:
+        category = FailureCategory.ACCESS_DENIED
+        logger.error("The model provider denied access (HTTP 403, %s).", code)
+    elif status == 429:
+        category = FailureCategory.RATE_LIMIT
+    elif status in (400, 404) and _mentions_context(message, request):
+        category = FailureCategory.CONTEXT_LOST
+    elif status == 404 and "model" in (code + message).lower():
+        category = FailureCategory.MODEL_NOT_FOUND
+    elif status >= 500:
+        category = FailureCategory.SERVER_ERROR
+    else:
+        category = FailureCategory.BAD_REQUEST
+    return Failed(category, message, code=code, retry_after=retry_after, response_id=response_id)
+
+
+async def conversation_create(*, metadata: dict[str, str] | None = None) -> str:
+    """Create a server-side Conversation and return its id."""
+    try:
+        conversation = await _client().conversations.create(metadata=metadata or {})
+    except openai.APIError as exc:
+        raise UpstreamError(failure_from_exception(exc)) from exc
+    return conversation.id
+
+
+async def conversation_items(conversation_id: str) -> list[dict[str, Any]]:
+    """All items of a Conversation, oldest first."""
+    items: list[dict[str, Any]] = []
+    try:
+        async for item in _client().conversations.items.list(
+            conversation_id, order="asc"
+        ):
+            items.append(item.to_dict(warnings=False))
+    except openai.NotFoundError as exc:
+        raise ConversationGone(failure_from_exception(exc)) from exc
+    except openai.APIError as exc:
+        raise UpstreamError(failure_from_exception(exc)) from exc
+    return items

@@ -1,0 +1,274 @@
+"""Runs one reply: gateway events in; frames to viewers and stored text out.
+
+A generation belongs to the process, not to a socket: closing the tab does not
+stop it. Deltas are coalesced into frames (leading edge, then at most one per
+`CHAT_FRAME_INTERVAL_MS`); the partial text is saved at most once per
+`CHAT_SAVE_INTERVAL_MS`, never per delta.
+"""
+
+import asyncio
+import contextvars
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from conversations import gateway, services
+from conversations.broadcast import thread_broadcast
+from conversations.errors import describe_failure
+from conversations.context import ContextPlan, plan_context
+from conversations.models import Message
+from conversations.frames import reply_final_html
+from conversations.live import LiveReply, live_reply, running
+
+logger = logging.getLogger(__name__)
+
+Mode = Message.ContextMode
+Status = Message.Status
+
+
+def reply_start(reply_id: int, thread_id: object) -> asyncio.Task:
+    live = LiveReply(reply_id=reply_id, thread_id=str(thread_id))
+    running[reply_id] = live
+    # A fresh context: the task must not inherit the request's sync_to_async
+    # executor, which is gone once the request that started it has finished.
+    live.task = asyncio.get_running_loop().create_task(
+        _run(live), name=f"reply-{reply_id}", context=contextvars.Context()
+    )
+    return live.task
+
+
+def reply_stop(reply_id: int) -> bool:
+    """Cancel a generation running in this process; False if there is none."""
+    live = live_reply(reply_id)
+    if live is None or live.task is None or live.task.done():
+        return False
+    live.task.cancel()
+    return True
+
+
+class FrameSender:
+    """One task per reply sends frames in order: leading edge, then throttled."""
+
+    def __init__(self, live: LiveReply, interval: float) -> None:
+        self.live = live
+        self.interval = interval
+        self.dirty = asyncio.Event()
+        self.closed = False
+        self.last_sent = 0.0
+        self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    def poke(self) -> None:
+        self.dirty.set()
+
+    async def close(self) -> None:
+        self.closed = True
+        self.dirty.set()
+        await self.task
+
+    async def _loop(self) -> None:
+        while True:
+            await self.dirty.wait()
+            if self.closed:
+                return
+            wait = self.last_sent + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self.closed:
+                return
+            self.dirty.clear()
+            self.last_sent = time.monotonic()
+            await self._send()
+
+    async def _send(self) -> None:
+        before, before_html = self.live.stable_n, self.live.stable_html
+        added, tail = self.live.render()
+        payload = {
+            "t": "frame",
+            "id": self.live.reply_id,
+            "seq": self.live.seq,
+            "at": before,
+            "add": added,
+            "tail": tail,
+        }
+        if not added and self.live.stable_html != before_html:
+            # The stable part was re-rendered (rare): send it whole.
+            payload = json.loads(self.live.snapshot())
+        await thread_broadcast(self.live.thread_id, json.dumps(payload))
+
+
+@dataclass
+class Outcome:
+    status: str = Status.COMPLETED
+    error_category: str = ""
+    error_message: str = ""
+    moderated: bool = False
+    responses: list[services.ResponseRecord] = field(default_factory=list)
+    first_token_at: datetime | None = None
+
+
+def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
+    reply = Message.objects.select_related("thread", "parent").get(pk=reply_id)
+    return reply, plan_context(reply, rebuild=rebuild)
+
+
+async def _run(live: LiveReply) -> None:
+    outcome = Outcome()
+    plan: ContextPlan | None = None
+    sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
+    try:
+        reply, plan = await database_sync_to_async(_load_plan)(live.reply_id, False)
+        plan = await _stream(live, reply, plan, sender, outcome)
+    except asyncio.CancelledError:
+        outcome.status = Status.STOPPED
+        outcome.error_message = "Stopped."
+    except Exception:
+        logger.exception("Reply %s failed inside the app.", live.reply_id)
+        outcome.status = Status.FAILED
+        outcome.error_category = "internal"
+        outcome.error_message = "Something went wrong in the app while writing this reply."
+    finally:
+        await asyncio.shield(_finish(live, plan, sender, outcome))
+
+
+async def _stream(
+    live: LiveReply,
+    reply: Message,
+    plan: ContextPlan,
+    sender: FrameSender,
+    outcome: Outcome,
+) -> ContextPlan:
+    used = reply.settings_used
+    if plan.create_conversation:
+        try:
+            conversation_id = await gateway.conversation_create(
+                metadata={"thread": str(reply.thread_id)}
+            )
+        except gateway.UpstreamError as exc:
+            _fail(outcome, exc.failure)
+            return plan
+        await database_sync_to_async(services.thread_set_conversation)(
+            thread_id=reply.thread_id, conversation_id=conversation_id
+        )
+        plan = ContextPlan(
+            plan.mode, plan.input, conversation=conversation_id, path_ids=plan.path_ids
+        )
+    last_save = time.monotonic()
+    save_interval = settings.CHAT_SAVE_INTERVAL_MS / 1000
+    for attempt in range(2):
+        request = gateway.ReplyRequest(
+            input=plan.input,
+            model=used.get("model") or settings.QWEN_MODEL,
+            instructions=used.get("instructions") or "",
+            previous_response_id=plan.previous_response_id,
+            conversation=plan.conversation,
+            temperature=used.get("temperature"),
+            top_p=used.get("top_p"),
+            session_cache=bool(used.get("session_cache")),
+        )
+        response_id = ""
+        async for event in gateway.stream_reply(request):
+            if isinstance(event, gateway.TextDelta):
+                if outcome.first_token_at is None:
+                    outcome.first_token_at = timezone.now()
+                live.text += event.text
+                sender.poke()
+                if time.monotonic() - last_save >= save_interval:
+                    last_save = time.monotonic()
+                    await database_sync_to_async(services.reply_progress)(
+                        reply_id=live.reply_id,
+                        text=live.text,
+                        first_token_at=outcome.first_token_at,
+                    )
+            elif isinstance(event, gateway.Started):
+                response_id = event.response_id
+            elif isinstance(event, gateway.Completed):
+                live.text = event.text
+                outcome.responses.append(_record(request, event.response_id, "completed", event.usage))
+            elif isinstance(event, gateway.Failed):
+                if (
+                    event.category == gateway.FailureCategory.CONTEXT_LOST
+                    and not live.text
+                    and attempt == 0
+                ):
+                    # The server-side context is gone: rebuild it from our own store.
+                    logger.info("Reply %s: upstream context lost, rebuilding.", live.reply_id)
+                    if plan.conversation:
+                        await database_sync_to_async(services.thread_set_conversation)(
+                            thread_id=reply.thread_id, conversation_id=""
+                        )
+                    _, plan = await database_sync_to_async(_load_plan)(live.reply_id, True)
+                    break
+                outcome.responses.append(
+                    _record(request, event.response_id or response_id, "failed", event.usage, event.code)
+                )
+                _fail(outcome, event)
+        else:
+            return plan
+    return plan
+
+
+def _record(
+    request: gateway.ReplyRequest,
+    response_id: str,
+    status: str,
+    usage: gateway.Usage | None,
+    error_code: str = "",
+) -> services.ResponseRecord:
+    return services.ResponseRecord(
+        response_id=response_id,
+        model=request.model,
+        status=status,
+        previous_response_id=request.previous_response_id,
+        conversation_id=request.conversation,
+        usage=usage,
+        error_code=error_code,
+    )
+
+
+def _fail(outcome: Outcome, failure: gateway.Failed) -> None:
+    interrupted = failure.category in (
+        gateway.FailureCategory.NETWORK,
+        gateway.FailureCategory.TIMEOUT,
+        gateway.FailureCategory.NO_TERMINAL_EVENT,
+    )
+    outcome.status = Status.INTERRUPTED if interrupted else Status.FAILED
+    outcome.error_category = str(failure.category)
+    outcome.error_message = describe_failure(failure)
+    outcome.moderated = failure.category == gateway.FailureCategory.MODERATION
+
+
+async def _finish(
+    live: LiveReply, plan: ContextPlan | None, sender: FrameSender, outcome: Outcome
+) -> None:
+    try:
+        await sender.close()
+        mode = plan.mode if plan else ""
+        tip = (
+            outcome.status == Status.COMPLETED
+            and plan is not None
+            and bool(plan.conversation)
+        )
+        reply = await database_sync_to_async(services.reply_finish)(
+            reply_id=live.reply_id,
+            text=live.text,
+            status=outcome.status,
+            first_token_at=outcome.first_token_at,
+            context_mode=mode,
+            responses=outcome.responses,
+            error_category=outcome.error_category,
+            error_message=outcome.error_message,
+            moderated=outcome.moderated,
+            conversation_tip=tip,
+        )
+        html = await database_sync_to_async(reply_final_html)(reply)
+        await thread_broadcast(live.thread_id, html)
+    except Exception:
+        logger.exception("Could not store the end of reply %s.", live.reply_id)
+    finally:
+        running.pop(live.reply_id, None)

@@ -1,0 +1,55 @@
+"""Replies being generated in this process, and their rendered state."""
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+from conversations.rendering import StreamingMarkdown
+
+
+@dataclass
+class LiveReply:
+    """The state of a reply being generated in this process."""
+
+    reply_id: int
+    thread_id: str
+    text: str = ""
+    seq: int = 0
+    # How many times the stable part grew: frames say which version they extend.
+    stable_n: int = 0
+    stable_html: str = ""
+    tail_html: str = ""
+    markdown: StreamingMarkdown = field(default_factory=StreamingMarkdown)
+    task: asyncio.Task | None = None
+
+    def render(self) -> tuple[str, str]:
+        """Advance the rendering to the current text; return (added stable, tail)."""
+        frame = self.markdown.feed(self.text)
+        previous = self.stable_html
+        self.stable_html, self.tail_html = frame.stable_html, frame.tail_html
+        self.seq += 1
+        if frame.stable_html != previous:
+            self.stable_n += 1
+        if frame.stable_html.startswith(previous):
+            return frame.stable_html[len(previous) :], frame.tail_html
+        return "", frame.tail_html
+
+    def snapshot(self) -> str:
+        return json.dumps(
+            {
+                "t": "snap",
+                "id": self.reply_id,
+                "seq": self.seq,
+                "n": self.stable_n,
+                "stable": self.stable_html,
+                "tail": self.tail_html,
+            }
+        )
+
+
+# Strong references: a task nobody holds may be garbage-collected mid-reply.
+running: dict[int, LiveReply] = {}
+
+
+def live_reply(reply_id: int) -> LiveReply | None:
+    return running.get(reply_id)

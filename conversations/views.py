@@ -1,0 +1,161 @@
+"""Pages: receive, authorise through `access`, hand off to services, render."""
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from conversations import access, generation, selectors, services
+from conversations.forms import RenameForm, SignupForm, ThreadSettingsForm
+from conversations.models import Thread
+
+
+def _page(request: HttpRequest, thread: Thread | None, **extra: object) -> dict:
+    return {
+        "thread": thread,
+        "threads": selectors.sidebar_threads(request.user),
+        "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        **extra,
+    }
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "conversations/thread.html", _page(request, None, path=[]))
+
+
+@require_GET
+@login_required
+def archived(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "conversations/archived.html",
+        _page(request, None, archived=selectors.sidebar_threads(request.user, archived=True)),
+    )
+
+
+@require_GET
+@login_required
+def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_reader(request.user, thread_id)
+    context = _page(
+        request,
+        thread,
+        path=selectors.thread_path(thread),
+        can_post=access.can_post(request.user, thread),
+        can_manage=access.can_manage(request.user, thread),
+        settings_form=ThreadSettingsForm(instance=thread),
+    )
+    return render(request, "conversations/thread.html", context)
+
+
+def _start_thread(request: HttpRequest) -> services.Sent:
+    text = services.validate_message_text(request.POST.get("message", ""))
+    thread = services.thread_create(owner=request.user)
+    return services.message_send(
+        thread=thread,
+        author=request.user,
+        text=text,
+        client_id=request.POST.get("client_id", ""),
+    )
+
+
+def _home_with_error(request: HttpRequest, error: str) -> HttpResponse:
+    context = _page(request, None, path=[], composer_error=error)
+    context["draft"] = request.POST.get("message", "")
+    return render(request, "conversations/thread.html", context, status=400)
+
+
+@require_POST
+@login_required
+async def thread_new(request: HttpRequest) -> HttpResponse:
+    """Start a thread with its first message.
+
+    Async so the reply's generation runs on the server's event loop, where it
+    outlives this request.
+    """
+    try:
+        sent = await sync_to_async(_start_thread)(request)
+    except services.MessageInvalid as exc:
+        return await sync_to_async(_home_with_error)(request, str(exc))
+    generation.reply_start(sent.reply.pk, sent.reply.thread_id)
+    return redirect(sent.reply.thread)
+
+
+@require_POST
+@login_required
+def thread_rename(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_manager(request.user, thread_id)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        services.thread_rename(thread=thread, title=form.cleaned_data["title"])
+        messages.success(request, "Thread renamed.")
+    else:
+        messages.error(request, "Titles are limited to 200 characters.")
+    return redirect(thread)
+
+
+@require_POST
+@login_required
+def thread_archive(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_manager(request.user, thread_id)
+    archive = request.POST.get("archived", "true") == "true"
+    services.thread_archive(thread=thread, archived=archive)
+    messages.success(request, "Thread archived." if archive else "Thread restored.")
+    return redirect("home" if archive else thread)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def thread_delete(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_manager(request.user, thread_id)
+    if request.method == "POST":
+        services.thread_delete(thread=thread)
+        messages.success(request, "Thread deleted.")
+        return redirect("home")
+    return render(request, "conversations/thread_delete.html", _page(request, thread))
+
+
+@require_POST
+@login_required
+def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_manager(request.user, thread_id)
+    form = ThreadSettingsForm(request.POST, instance=Thread.objects.get(pk=thread.pk))
+    if not form.is_valid():
+        context = _page(
+            request,
+            thread,
+            path=selectors.thread_path(thread),
+            can_post=access.can_post(request.user, thread),
+            can_manage=True,
+            settings_form=form,
+            settings_open=True,
+        )
+        return render(request, "conversations/thread.html", context, status=400)
+    data = form.cleaned_data
+    services.thread_update_settings(
+        thread=thread,
+        model=data["model"],
+        instructions=data["instructions"],
+        temperature=data["temperature"],
+        top_p=data["top_p"],
+    )
+    messages.success(request, "Settings saved; they apply from the next reply.")
+    return redirect(thread)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.SIGNUP_ENABLED:
+        raise Http404("Sign-up is switched off.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})

@@ -1,0 +1,39 @@
+"""Shared fixtures: a real simulator on a loopback port, users, sockets."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from simulator import SimulatorServer
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> Iterator[SimulatorServer]:
+    # One server for the session; fast pacing unless a test asks for slow.
+    server = SimulatorServer(ttft=0, tps=5000).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(upstream_server: SimulatorServer, settings) -> Iterator[SimulatorServer]:
+    """Point the app at the simulator, with a clean slate of faults."""
+    settings.DASHSCOPE_BASE_URL = upstream_server.base_url
+    settings.DASHSCOPE_API_KEY = "sk-simulator"
+    settings.UPSTREAM_MAX_RETRIES = 0
+    settings.CHAT_FRAME_INTERVAL_MS = 20
+    settings.CHAT_SAVE_INTERVAL_MS = 100
+    upstream_server.faults.clear()
+    yield upstream_server
+    upstream_server.faults.clear()
+
+
+@pytest.fixture
+def alice(db):
+    return get_user_model().objects.create_user("alice", password="alice-pass-123")
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", password="bob-pass-123")
