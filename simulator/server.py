@@ -128,7 +128,7 @@ class SimulatorApp:
             return _json_response(
                 exc.body(request_id),
                 exc.status,
-                **{"x-request-id": request_id, **exc.headers},
+                {"x-request-id": request_id, **exc.headers},
             )
 
     def _log_request(self, request: web.Request) -> None:
@@ -322,7 +322,7 @@ class SimulatorApp:
             error = body["error"]
             status = 400 if error["code"] == "DataInspectionFailed" else 500
             raise errors.ApiError(status, error["code"], error["message"])
-        return _json_response(body, **{"x-request-id": request[REQUEST_ID]})
+        return _json_response(body, headers={"x-request-id": request[REQUEST_ID]})
 
     def _stored(self, response_id: str) -> StoredResponse:
         stored = self.state.live_response(response_id)

@@ -1,0 +1,89 @@
+import json
+from collections.abc import Callable
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from chatsite.asgi import application
+from conversations import services
+from conversations.live import running
+
+TERMINAL = ("completed", "stopped", "failed", "interrupted")
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+class Viewer:
+    """A websocket client of a thread page, as the browser's htmx would be."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.ws = communicator
+        self.received: list[str] = []
+
+    async def send(self, **content) -> None:
+        await self.ws.send_to(text_data=json.dumps(content))
+
+    async def receive(self, timeout: float = 10) -> str:
+        text = await self.ws.receive_from(timeout=timeout)
+        self.received.append(text)
+        return text
+
+    async def until(self, predicate: Callable[[str], bool], timeout: float = 10) -> str:
+        while True:
+            text = await self.receive(timeout)
+            if predicate(text):
+                return text
+
+    async def until_final(self, timeout: float = 10) -> str:
+        return await self.until(
+            lambda t: 'hx-swap-oob="outerHTML"' in t
+            and any(f'data-status="{s}"' in t for s in TERMINAL),
+            timeout,
+        )
+
+    def frames(self) -> list[dict]:
+        return [json.loads(t) for t in self.received if t.startswith("{")]
+
+
+@pytest.fixture
+def connect():
+    communicators = []
+
+    async def open_socket(user, thread, *, origin: bytes = b"http://localhost") -> Viewer:
+        cookie = await sync_to_async(session_cookie)(user)
+        communicator = WebsocketCommunicator(
+            application,
+            f"/ws/threads/{thread.pk}/",
+            headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")],
+        )
+        communicators.append(communicator)
+        connected, _ = await communicator.connect()
+        viewer = Viewer(communicator)
+        viewer.connected = connected
+        return viewer
+
+    yield open_socket
+
+
+@pytest.fixture
+async def idle_generations():
+    """Wait for every generation a test started, so none outlives its database."""
+    yield
+    for live in list(running.values()):
+        if live.task is not None:
+            try:
+                await live.task
+            except BaseException:  # noqa: BLE001 - cancelled or failed: either way done
+                pass
+
+
+@pytest.fixture
+def thread(alice):
+    return services.thread_create(owner=alice)
