@@ -112,7 +112,9 @@ def read_database(name: str, default: str) -> dict:
     except Exception as exc:
         raise _fail(name, "<hidden>", f"a database URL ({exc})") from None
     if not config.get("ENGINE"):
-        raise _fail(name, "<hidden>", "a database URL such as postgres://... or sqlite:///...")
+        raise _fail(
+            name, "<hidden>", "a database URL such as postgres://... or sqlite:///..."
+        )
     return config
 
 

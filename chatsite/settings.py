@@ -74,7 +74,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": config.read_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    "default": config.read_database(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the page read while a reply's partial text is being saved.
@@ -83,7 +85,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_MAX_AGE"] = config.read_int(
+        "DB_CONN_MAX_AGE", 60, minimum=0, maximum=3600
+    )
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -103,11 +107,15 @@ else:
         }
     }
 
+_VALIDATORS = "django.contrib.auth.password_validation."
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": _VALIDATORS + name}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -132,6 +140,10 @@ STORAGES = {
     },
 }
 
+# Development serves static files through WhiteNoise from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
 # Model output is untrusted: no inline script or style, no remote images.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -150,7 +162,9 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = config.read_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = config.read_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = config.read_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = config.read_int("SECURE_HSTS_SECONDS", 31536000, minimum=0, maximum=10**9)
+    SECURE_HSTS_SECONDS = config.read_int(
+        "SECURE_HSTS_SECONDS", 31536000, minimum=0, maximum=10**9
+    )
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -178,9 +192,13 @@ CHAT_MAX_MESSAGE_CHARS = config.read_int(
     "CHAT_MAX_MESSAGE_CHARS", 20000, minimum=1, maximum=1_000_000
 )
 # Deltas are coalesced into frames of at most one per interval (leading edge).
-CHAT_FRAME_INTERVAL_MS = config.read_int("CHAT_FRAME_INTERVAL_MS", 50, minimum=0, maximum=1000)
+CHAT_FRAME_INTERVAL_MS = config.read_int(
+    "CHAT_FRAME_INTERVAL_MS", 50, minimum=0, maximum=1000
+)
 # Partial text of a streaming reply is saved at most this often.
-CHAT_SAVE_INTERVAL_MS = config.read_int("CHAT_SAVE_INTERVAL_MS", 1000, minimum=50, maximum=60000)
+CHAT_SAVE_INTERVAL_MS = config.read_int(
+    "CHAT_SAVE_INTERVAL_MS", 1000, minimum=50, maximum=60000
+)
 SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
 
 LOGGING = {
@@ -190,7 +208,10 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": config.env.str("LOG_LEVEL", default="INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": config.env.str("LOG_LEVEL", default="INFO"),
+    },
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},

@@ -14,4 +14,6 @@ async def thread_broadcast(thread_id: object, text: str) -> None:
     """
     layer = get_channel_layer()
     if layer is not None:
-        await layer.group_send(thread_group(thread_id), {"type": "thread.send", "text": text})
+        await layer.group_send(
+            thread_group(thread_id), {"type": "thread.send", "text": text}
+        )

@@ -49,7 +49,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
             await self._error(TOO_LARGE)
             return
@@ -93,7 +95,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             # A replay (reconnect, double send): the turn exists; just resync.
             await self._resync({})
             return
-        await self.channel_layer.group_send(self.group, {"type": "thread.send", "text": html})
+        await self.channel_layer.group_send(
+            self.group, {"type": "thread.send", "text": html}
+        )
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
@@ -125,7 +129,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
-        await self.channel_layer.group_send(self.group, {"type": "thread.send", "text": html})
+        await self.channel_layer.group_send(
+            self.group, {"type": "thread.send", "text": html}
+        )
         generation.reply_start(reply.pk, self.thread.pk)
 
     def _store_regenerate(self, content: dict[str, Any]) -> tuple[Message, str]:
@@ -135,7 +141,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     async def _resync(self, content: dict[str, Any]) -> None:
         """Bring a (re)connected page up to date: missing messages, live replies."""
-        html, streaming = await database_sync_to_async(self._resync_state)(content.get("after"))
+        html, streaming = await database_sync_to_async(self._resync_state)(
+            content.get("after")
+        )
         if html:
             await self.send(text_data=html)
         for reply in streaming:

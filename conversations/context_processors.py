@@ -3,4 +3,7 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, object]:
-    return {"signup_enabled": settings.SIGNUP_ENABLED, "default_model": settings.QWEN_MODEL}
+    return {
+        "signup_enabled": settings.SIGNUP_ENABLED,
+        "default_model": settings.QWEN_MODEL,
+    }

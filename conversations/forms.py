@@ -16,10 +16,16 @@ class RenameForm(forms.Form):
 class ThreadSettingsForm(forms.ModelForm):
     model = forms.ChoiceField(choices=())
     temperature = forms.FloatField(
-        required=False, min_value=0, max_value=1.99, help_text="0 to 1.99; empty for the model's default."
+        required=False,
+        min_value=0,
+        max_value=1.99,
+        help_text="0 to 1.99; empty for the model's default.",
     )
     top_p = forms.FloatField(
-        required=False, min_value=0.01, max_value=1, help_text="0.01 to 1; empty for the model's default."
+        required=False,
+        min_value=0.01,
+        max_value=1,
+        help_text="0.01 to 1; empty for the model's default.",
     )
 
     class Meta:

@@ -9,16 +9,24 @@ from conversations.rendering import StreamingMarkdown
 
 
 def message_context(message: Message) -> dict:
-    context: dict = {"m": message, "streaming": message.status == Message.Status.STREAMING}
+    context: dict = {
+        "m": message,
+        "streaming": message.status == Message.Status.STREAMING,
+    }
     if context["streaming"]:
         live = live_reply(message.pk)
         if live is not None:
             context.update(
-                stable=live.stable_html, tail=live.tail_html, seq=live.seq, stable_n=live.stable_n
+                stable=live.stable_html,
+                tail=live.tail_html,
+                seq=live.seq,
+                stable_n=live.stable_n,
             )
         else:
             frame = StreamingMarkdown().feed(message.text)
-            context.update(stable=frame.stable_html, tail=frame.tail_html, seq=0, stable_n=0)
+            context.update(
+                stable=frame.stable_html, tail=frame.tail_html, seq=0, stable_n=0
+            )
     return context
 
 

@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from conversations import gateway, services
 from conversations.broadcast import thread_broadcast
-from conversations.errors import describe_failure
 from conversations.context import ContextPlan, plan_context
-from conversations.models import Message
+from conversations.errors import describe_failure
 from conversations.frames import reply_final_html
 from conversations.live import LiveReply, live_reply, running
+from conversations.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,9 @@ async def _run(live: LiveReply) -> None:
         logger.exception("Reply %s failed inside the app.", live.reply_id)
         outcome.status = Status.FAILED
         outcome.error_category = "internal"
-        outcome.error_message = "Something went wrong in the app while writing this reply."
+        outcome.error_message = (
+            "Something went wrong in the app while writing this reply."
+        )
     finally:
         await asyncio.shield(_finish(live, plan, sender, outcome))
 
@@ -189,7 +191,9 @@ async def _stream(
                 response_id = event.response_id
             elif isinstance(event, gateway.Completed):
                 live.text = event.text
-                outcome.responses.append(_record(request, event.response_id, "completed", event.usage))
+                outcome.responses.append(
+                    _record(request, event.response_id, "completed", event.usage)
+                )
             elif isinstance(event, gateway.Failed):
                 if (
                     event.category == gateway.FailureCategory.CONTEXT_LOST
@@ -197,15 +201,25 @@ async def _stream(
                     and attempt == 0
                 ):
                     # The server-side context is gone: rebuild it from our own store.
-                    logger.info("Reply %s: upstream context lost, rebuilding.", live.reply_id)
+                    logger.info(
+                        "Reply %s: upstream context lost, rebuilding.", live.reply_id
+                    )
                     if plan.conversation:
                         await database_sync_to_async(services.thread_set_conversation)(
                             thread_id=reply.thread_id, conversation_id=""
                         )
-                    _, plan = await database_sync_to_async(_load_plan)(live.reply_id, True)
+                    _, plan = await database_sync_to_async(_load_plan)(
+                        live.reply_id, True
+                    )
                     break
                 outcome.responses.append(
-                    _record(request, event.response_id or response_id, "failed", event.usage, event.code)
+                    _record(
+                        request,
+                        event.response_id or response_id,
+                        "failed",
+                        event.usage,
+                        event.code,
+                    )
                 )
                 _fail(outcome, event)
         else:

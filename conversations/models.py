@@ -75,7 +75,9 @@ class Message(models.Model):
         PREVIOUS_RESPONSE = "previous_response", "Continued by previous response"
         REBUILT = "rebuilt", "Rebuilt locally"
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="messages"
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
@@ -97,7 +99,9 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, blank=True)
     error_category = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
-    context_mode = models.CharField(max_length=24, choices=ContextMode.choices, blank=True)
+    context_mode = models.CharField(
+        max_length=24, choices=ContextMode.choices, blank=True
+    )
     # The settings the reply was generated with (model, instructions, ...).
     settings_used = models.JSONField(default=dict, blank=True)
     # Flagged by content moderation: left out of any context rebuilt locally.

@@ -14,8 +14,12 @@ from conversations.models import Message, Thread, UpstreamResponse
 from conversations.rendering import render_markdown
 
 EMPTY_MESSAGE = "Type a message before sending."
-MESSAGE_TOO_LONG = "Messages are limited to {limit:,} characters; this one has {length:,}."
-REPLY_IN_PROGRESS = "A reply is still being written in this thread: wait for it or press Stop."
+MESSAGE_TOO_LONG = (
+    "Messages are limited to {limit:,} characters; this one has {length:,}."
+)
+REPLY_IN_PROGRESS = (
+    "A reply is still being written in this thread: wait for it or press Stop."
+)
 TITLE_TOO_LONG = "Titles are limited to 200 characters."
 NOT_RETRYABLE = "Only a finished reply can be generated again."
 
@@ -66,7 +70,9 @@ def thread_update_settings(
     thread.instructions = instructions
     thread.temperature = temperature
     thread.top_p = top_p
-    thread.save(update_fields=["model", "instructions", "temperature", "top_p", "updated_at"])
+    thread.save(
+        update_fields=["model", "instructions", "temperature", "top_p", "updated_at"]
+    )
     return thread
 
 
@@ -195,7 +201,9 @@ def reply_regenerate(*, thread: Thread, reply: Message) -> Message:
     return new_reply
 
 
-def reply_progress(*, reply_id: int, text: str, first_token_at: datetime | None) -> None:
+def reply_progress(
+    *, reply_id: int, text: str, first_token_at: datetime | None
+) -> None:
     """Save a streaming reply's partial text (at most about once a second)."""
     Message.objects.filter(pk=reply_id, status=Message.Status.STREAMING).update(
         text=text, first_token_at=first_token_at, heartbeat_at=timezone.now()
@@ -262,7 +270,9 @@ def reply_finish(
     thread = reply.thread
     if conversation_tip:
         thread.conversation_tip = reply
-    elif thread.conversation_tip_id and context_mode == Message.ContextMode.CONVERSATION:
+    elif (
+        thread.conversation_tip_id and context_mode == Message.ContextMode.CONVERSATION
+    ):
         # A turn through the Conversation that did not complete leaves its
         # server-side state unknown: later turns must not rely on it.
         thread.conversation_tip = None

@@ -8,8 +8,14 @@ urlpatterns = [
     path("threads/new/", views.thread_new, name="thread-new"),
     path("threads/<uuid:thread_id>/", views.thread_detail, name="thread"),
     path("threads/<uuid:thread_id>/rename/", views.thread_rename, name="thread-rename"),
-    path("threads/<uuid:thread_id>/archive/", views.thread_archive, name="thread-archive"),
+    path(
+        "threads/<uuid:thread_id>/archive/", views.thread_archive, name="thread-archive"
+    ),
     path("threads/<uuid:thread_id>/delete/", views.thread_delete, name="thread-delete"),
-    path("threads/<uuid:thread_id>/settings/", views.thread_settings, name="thread-settings"),
+    path(
+        "threads/<uuid:thread_id>/settings/",
+        views.thread_settings,
+        name="thread-settings",
+    ),
     path("accounts/signup/", views.signup, name="signup"),
 ]

@@ -35,7 +35,11 @@ def archived(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "conversations/archived.html",
-        _page(request, None, archived=selectors.sidebar_threads(request.user, archived=True)),
+        _page(
+            request,
+            None,
+            archived=selectors.sidebar_threads(request.user, archived=True),
+        ),
     )
 
 

@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 # An SDK client is bound to the event loop it first ran on (its connection
 # pool is), so each loop gets its own; a dead loop takes its client with it.
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]]" = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]
+] = weakref.WeakKeyDictionary()
 
 
 class UpstreamError(Exception):
@@ -112,7 +114,9 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
     response_id = ""
     text_parts: list[str] = []
     try:
-        stream = await _client().responses.create(**_request_kwargs(request), stream=True)
+        stream = await _client().responses.create(
+            **_request_kwargs(request), stream=True
+        )
     except openai.APIError as exc:
         yield failure_from_exception(exc, request)
         return
@@ -128,9 +132,13 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
                 elif kind == "response.reasoning_summary_text.delta":
                     yield ReasoningDelta(event.item_id, event.output_index, event.delta)
                 elif kind == "response.output_item.added":
-                    yield ItemAdded(event.output_index, event.item.to_dict(warnings=False))
+                    yield ItemAdded(
+                        event.output_index, event.item.to_dict(warnings=False)
+                    )
                 elif kind == "response.output_item.done":
-                    yield ItemDone(event.output_index, event.item.to_dict(warnings=False))
+                    yield ItemDone(
+                        event.output_index, event.item.to_dict(warnings=False)
+                    )
                 elif kind == "response.created":
                     response_id = event.response.id
                     yield Started(response_id)
@@ -144,12 +152,16 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
                     )
                     return
                 elif kind in ("response.failed", "response.incomplete"):
-                    yield _failure_from_response(event.response.to_dict(warnings=False), response_id)
+                    yield _failure_from_response(
+                        event.response.to_dict(warnings=False), response_id
+                    )
                     return
                 elif kind == "error":
                     raw = event.to_dict(warnings=False)
                     yield _failure_from_code(
-                        str(raw.get("code") or ""), str(raw.get("message") or ""), response_id
+                        str(raw.get("code") or ""),
+                        str(raw.get("message") or ""),
+                        response_id,
                     )
                     return
     except openai.APIStatusError as exc:
@@ -159,7 +171,9 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
         # A streamed `{"error": ...}` payload is raised by the SDK as a bare APIError.
         body = exc.body if isinstance(exc.body, dict) else {}
         if body.get("code") or not isinstance(exc, openai.APIConnectionError):
-            yield _failure_from_code(str(body.get("code") or ""), exc.message, response_id)
+            yield _failure_from_code(
+                str(body.get("code") or ""), exc.message, response_id
+            )
         else:
             yield failure_from_exception(exc, request, response_id=response_id)
         return
@@ -208,13 +222,20 @@ def _failure_from_response(raw: dict[str, Any], response_id: str) -> Failed:
         raw.get("id") or response_id,
     )
     return Failed(
-        failure.category, failure.message, failure.code, None, failure.response_id, usage
+        failure.category,
+        failure.message,
+        failure.code,
+        None,
+        failure.response_id,
+        usage,
     )
 
 
 def _failure_from_code(code: str, message: str, response_id: str) -> Failed:
     category = (
-        FailureCategory.MODERATION if code == "DataInspectionFailed" else FailureCategory.FAILED
+        FailureCategory.MODERATION
+        if code == "DataInspectionFailed"
+        else FailureCategory.FAILED
     )
     return Failed(category, message or code, code=code, response_id=response_id)
 
@@ -243,7 +264,9 @@ def failure_from_exception(
 ) -> Failed:
     message = exc.message
     if isinstance(exc, openai.APITimeoutError):
-        return Failed(FailureCategory.TIMEOUT, "The model provider did not answer in time.")
+        return Failed(
+            FailureCategory.TIMEOUT, "The model provider did not answer in time."
+        )
     if isinstance(exc, openai.APIConnectionError):
         return Failed(
             FailureCategory.NETWORK,
@@ -279,7 +302,9 @@ def failure_from_exception(
         category = FailureCategory.SERVER_ERROR
     else:
         category = FailureCategory.BAD_REQUEST
-    return Failed(category, message, code=code, retry_after=retry_after, response_id=response_id)
+    return Failed(
+        category, message, code=code, retry_after=retry_after, response_id=response_id
+    )
 
 
 async def conversation_create(*, metadata: dict[str, str] | None = None) -> str:

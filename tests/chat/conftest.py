@@ -1,3 +1,4 @@
+import contextlib
 import json
 from collections.abc import Callable
 
@@ -17,7 +18,8 @@ TERMINAL = ("completed", "stopped", "failed", "interrupted")
 def session_cookie(user) -> bytes:
     client = Client()
     client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
 
 
 class Viewer:
@@ -30,22 +32,24 @@ class Viewer:
     async def send(self, **content) -> None:
         await self.ws.send_to(text_data=json.dumps(content))
 
-    async def receive(self, timeout: float = 10) -> str:
-        text = await self.ws.receive_from(timeout=timeout)
+    async def receive(self, wait: float = 10) -> str:
+        text = await self.ws.receive_from(timeout=wait)
         self.received.append(text)
         return text
 
-    async def until(self, predicate: Callable[[str], bool], timeout: float = 10) -> str:
+    async def until(self, predicate: Callable[[str], bool], wait: float = 10) -> str:
         while True:
-            text = await self.receive(timeout)
+            text = await self.receive(wait)
             if predicate(text):
                 return text
 
-    async def until_final(self, timeout: float = 10) -> str:
+    async def until_final(self, wait: float = 10) -> str:
         return await self.until(
-            lambda t: 'hx-swap-oob="outerHTML"' in t
-            and any(f'data-status="{s}"' in t for s in TERMINAL),
-            timeout,
+            lambda t: (
+                'hx-swap-oob="outerHTML"' in t
+                and any(f'data-status="{s}"' in t for s in TERMINAL)
+            ),
+            wait,
         )
 
     def frames(self) -> list[dict]:
@@ -56,7 +60,9 @@ class Viewer:
 def connect():
     communicators = []
 
-    async def open_socket(user, thread, *, origin: bytes = b"http://localhost") -> Viewer:
+    async def open_socket(
+        user, thread, *, origin: bytes = b"http://localhost"
+    ) -> Viewer:
         cookie = await sync_to_async(session_cookie)(user)
         communicator = WebsocketCommunicator(
             application,
@@ -78,10 +84,8 @@ async def idle_generations():
     yield
     for live in list(running.values()):
         if live.task is not None:
-            try:
+            with contextlib.suppress(BaseException):
                 await live.task
-            except BaseException:  # noqa: BLE001 - cancelled or failed: either way done
-                pass
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ async def test_a_foreign_origin_is_refused(connect, thread, alice):
 
 async def test_a_reply_streams_in_frames_and_ends_as_stored(connect, thread, alice):
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="Tell me about rivers [[tokens:60]]", client_id="c1")
+    await viewer.send(
+        action="send", message="Tell me about rivers [[tokens:60]]", client_id="c1"
+    )
     final = await viewer.until_final()
     user_message, reply = await messages_of(thread)
     assert user_message.role == "user"
@@ -92,10 +94,14 @@ async def test_bad_messages_are_refused_before_the_upstream(
 
 async def test_a_second_send_while_streaming_is_refused(connect, thread, alice):
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="[[pace:ttft=0,tps=40]] one", client_id="c1")
+    await viewer.send(
+        action="send", message="[[pace:ttft=0,tps=40]] one", client_id="c1"
+    )
     await viewer.until(lambda t: t.startswith("{"))
     await viewer.send(action="send", message="two", client_id="c2")
-    refusal = await viewer.until(lambda t: 'id="composer-error"' in t and "still being written" in t)
+    refusal = await viewer.until(
+        lambda t: 'id="composer-error"' in t and "still being written" in t
+    )
     assert refusal
     await viewer.until_final()
     assert len(await messages_of(thread)) == 2
@@ -103,7 +109,11 @@ async def test_a_second_send_while_streaming_is_refused(connect, thread, alice):
 
 async def test_stop_keeps_the_partial_text(connect, thread, alice):
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="[[pace:ttft=0,tps=30]] [[tokens:200]] go", client_id="c1")
+    await viewer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=30]] [[tokens:200]] go",
+        client_id="c1",
+    )
     await viewer.until(lambda t: t.startswith("{") and json.loads(t).get("tail"))
     reply = (await messages_of(thread))[1]
     await viewer.send(action="stop", reply=str(reply.pk))
@@ -116,7 +126,11 @@ async def test_stop_keeps_the_partial_text(connect, thread, alice):
 
 async def test_closing_the_socket_does_not_stop_the_reply(connect, thread, alice):
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="[[pace:ttft=0,tps=200]] [[tokens:40]] go", client_id="c1")
+    await viewer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=200]] [[tokens:40]] go",
+        client_id="c1",
+    )
     await viewer.until(lambda t: t.startswith("{"))
     await viewer.ws.disconnect()
     reply = (await messages_of(thread))[1]
@@ -128,11 +142,15 @@ async def test_closing_the_socket_does_not_stop_the_reply(connect, thread, alice
     assert len(reply.text.split()) == 40
 
 
-async def test_a_reconnecting_viewer_gets_the_reply_so_far_then_live(connect, thread, alice):
+async def test_a_reconnecting_viewer_gets_the_reply_so_far_then_live(
+    connect, thread, alice
+):
     first = await connect(alice, thread)
-    await first.send(action="send", message="[[pace:ttft=0,tps=40]] [[tokens:60]] go", client_id="c1")
+    await first.send(
+        action="send", message="[[pace:ttft=0,tps=40]] [[tokens:60]] go", client_id="c1"
+    )
     await first.until(lambda t: t.startswith("{") and json.loads(t).get("seq", 0) >= 3)
-    user_message, reply = await messages_of(thread)
+    reply = (await messages_of(thread))[1]
     second = await connect(alice, thread)
     await second.send(action="sync", after=str(reply.pk))
     snap = json.loads(await second.until(lambda t: t.startswith('{"t": "snap"')))
@@ -148,17 +166,25 @@ async def test_a_reconnecting_viewer_gets_the_reply_so_far_then_live(connect, th
 async def test_deltas_are_coalesced_into_frames(connect, thread, alice, settings):
     settings.CHAT_FRAME_INTERVAL_MS = 100
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="[[pace:ttft=0,tps=400]] [[tokens:200]] go", client_id="c1")
+    await viewer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=400]] [[tokens:200]] go",
+        client_id="c1",
+    )
     await viewer.until_final()
     frames = viewer.frames()
     # 200 tokens at 400/s take ~0.5 s: about 5-7 frames, never one per token.
     assert 2 <= len(frames) <= 20
 
 
-async def test_a_slow_stream_is_not_delayed_by_coalescing(connect, thread, alice, settings):
+async def test_a_slow_stream_is_not_delayed_by_coalescing(
+    connect, thread, alice, settings
+):
     settings.CHAT_FRAME_INTERVAL_MS = 100
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="[[pace:ttft=0,tps=4]] [[tokens:4]] go", client_id="c1")
+    await viewer.send(
+        action="send", message="[[pace:ttft=0,tps=4]] [[tokens:4]] go", client_id="c1"
+    )
     await viewer.until_final()
     # Each token arrives after a quiet period longer than the interval, so
     # each goes out at once, in its own frame (leading edge).
@@ -178,7 +204,11 @@ async def test_partial_text_is_saved_about_once_a_second(
 
     monkeypatch.setattr(services, "reply_progress", counting)
     viewer = await connect(alice, thread)
-    await viewer.send(action="send", message="[[pace:ttft=0,tps=100]] [[tokens:150]] go", client_id="c1")
+    await viewer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=100]] [[tokens:150]] go",
+        client_id="c1",
+    )
     await viewer.until_final()
     # ~1.5 s of streaming, 150 deltas: one intermediate save, not 150.
     assert 1 <= len(saves) <= 2
@@ -246,4 +276,6 @@ async def test_another_users_reply_id_cannot_be_stopped(connect, thread, alice, 
     await viewer.send(action="stop", reply=str(sent.reply.pk))
     assert "not in this thread" in await viewer.receive()
     await asyncio.sleep(0)
-    assert (await database_sync_to_async(Message.objects.get)(pk=sent.reply.pk)).status == "streaming"
+    assert (
+        await database_sync_to_async(Message.objects.get)(pk=sent.reply.pk)
+    ).status == "streaming"

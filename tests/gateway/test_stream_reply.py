@@ -1,5 +1,6 @@
 """The gateway against the simulator, through the real SDK over real HTTP."""
 
+import itertools
 import time
 
 import pytest
@@ -38,20 +39,24 @@ async def test_it_streams_a_reply_and_ends_with_usage():
 async def test_it_hands_on_each_delta_as_it_arrives(upstream):
     # 20 tokens per second: deltas must arrive spread out, not in one burst.
     arrivals = []
-    async for event in gateway.stream_reply(ask("[[pace:ttft=0,tps=20]] [[tokens:12]] hi")):
+    async for event in gateway.stream_reply(
+        ask("[[pace:ttft=0,tps=20]] [[tokens:12]] hi")
+    ):
         if isinstance(event, gateway.TextDelta):
             arrivals.append(time.monotonic())
     assert len(arrivals) >= 10
     spread = arrivals[-1] - arrivals[0]
     assert spread > 0.3
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert sum(1 for gap in gaps if gap > 0.02) >= len(gaps) // 2
 
 
 async def test_previous_response_id_carries_context():
     first = (await collect(ask("My name is John, please remember it.")))[-1]
     second = (
-        await collect(ask("Do you remember my name?", previous_response_id=first.response_id))
+        await collect(
+            ask("Do you remember my name?", previous_response_id=first.response_id)
+        )
     )[-1]
     assert isinstance(second, gateway.Completed)
     assert "John" in second.text
@@ -60,8 +65,12 @@ async def test_previous_response_id_carries_context():
 
 async def test_a_conversation_carries_context():
     conversation = await gateway.conversation_create(metadata={"thread": "t1"})
-    await collect(ask("My name is John, please remember it.", conversation=conversation))
-    second = (await collect(ask("Do you remember my name?", conversation=conversation)))[-1]
+    await collect(
+        ask("My name is John, please remember it.", conversation=conversation)
+    )
+    second = (
+        await collect(ask("Do you remember my name?", conversation=conversation))
+    )[-1]
     assert "John" in second.text
     items = await gateway.conversation_items(conversation)
     assert [item["role"] for item in items if item["type"] == "message"] == [
@@ -80,7 +89,8 @@ async def test_an_unknown_conversation_is_reported_gone():
 async def test_tools_and_thinking_yield_items_the_sdk_does_not_model():
     events = await collect(
         ask(
-            "Find the Alibaba Cloud website https://www.alibabacloud.com and extract key information",
+            "Find the Alibaba Cloud website https://www.alibabacloud.com"
+            " and extract key information",
             tools=[{"type": "web_search"}, {"type": "web_extractor"}],
             enable_thinking=True,
         )
@@ -89,7 +99,9 @@ async def test_tools_and_thinking_yield_items_the_sdk_does_not_model():
     assert "reasoning" in added
     assert "web_extractor_call" in added
     extractor = next(
-        e.item for e in events if isinstance(e, gateway.ItemDone) and e.type == "web_extractor_call"
+        e.item
+        for e in events
+        if isinstance(e, gateway.ItemDone) and e.type == "web_extractor_call"
     )
     assert extractor["goal"]
     assert extractor["urls"]
@@ -152,7 +164,9 @@ async def test_an_expired_previous_response_is_context_lost(upstream):
     first = (await collect(ask("My name is John.")))[-1]
     upstream.state.clock_offset += 8 * 24 * 3600
     try:
-        failure = (await collect(ask("hello", previous_response_id=first.response_id)))[-1]
+        failure = (await collect(ask("hello", previous_response_id=first.response_id)))[
+            -1
+        ]
     finally:
         upstream.state.clock_offset -= 8 * 24 * 3600
     assert failure.category == Cat.CONTEXT_LOST
@@ -167,7 +181,9 @@ async def test_a_wrong_key_is_an_auth_failure_and_logged(settings, caplog):
 
 
 async def test_an_unreachable_upstream_is_a_network_failure(settings):
-    settings.DASHSCOPE_BASE_URL = "http://127.0.0.1:9/api/v2/apps/protocols/compatible-mode/v1"
+    settings.DASHSCOPE_BASE_URL = (
+        "http://127.0.0.1:9/api/v2/apps/protocols/compatible-mode/v1"
+    )
     failure = (await collect(ask("hello")))[-1]
     assert failure.category == Cat.NETWORK
 
@@ -180,7 +196,9 @@ async def test_a_hung_upstream_is_cut_by_the_read_timeout(settings):
 
 async def test_instructions_and_thinking_reach_the_request(upstream):
     done = (
-        await collect(ask("hello", instructions="Answer like a pirate.", enable_thinking=False))
+        await collect(
+            ask("hello", instructions="Answer like a pirate.", enable_thinking=False)
+        )
     )[-1]
     record = upstream.state.responses[done.response_id]
     assert record.instructions == "Answer like a pirate."

@@ -12,18 +12,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("prompt")
-        parser.add_argument("--model", default="", choices=[""] + list(settings.QWEN_MODELS))
+        parser.add_argument("--model", default="", choices=["", *settings.QWEN_MODELS])
         parser.add_argument("--instructions", default="")
         parser.add_argument(
             "--tools",
             default="",
             help="Comma-separated built-in tools, e.g. web_search,code_interpreter",
         )
-        parser.add_argument("--thinking", action="store_true", help="Set enable_thinking.")
+        parser.add_argument(
+            "--thinking", action="store_true", help="Set enable_thinking."
+        )
         parser.add_argument("--previous-response-id", default="")
 
     def handle(self, *args: object, **options: str) -> None:
-        tools = [{"type": name.strip()} for name in options["tools"].split(",") if name.strip()]
+        tools = [
+            {"type": name.strip()}
+            for name in options["tools"].split(",")
+            if name.strip()
+        ]
         request = gateway.ReplyRequest(
             input=options["prompt"],
             model=options["model"] or settings.QWEN_MODEL,
@@ -43,11 +49,16 @@ class Command(BaseCommand):
                 out.flush()
             elif isinstance(event, gateway.ReasoningDelta):
                 self.stderr.write(event.text, ending="")
-            elif isinstance(event, gateway.ItemAdded) and event.type not in ("message", "reasoning"):
+            elif isinstance(event, gateway.ItemAdded) and event.type not in (
+                "message",
+                "reasoning",
+            ):
                 self.stderr.write(f"\n[{event.type}]")
             elif isinstance(event, gateway.Completed):
                 u = event.usage
-                tools = ", ".join(f"{k}={v}" for k, v in u.tool_counts.items()) or "none"
+                tools = (
+                    ", ".join(f"{k}={v}" for k, v in u.tool_counts.items()) or "none"
+                )
                 out.write(
                     f"\n\n-- response {event.response_id}: input {u.input_tokens}, "
                     f"output {u.output_tokens} (reasoning {u.reasoning_tokens}), "

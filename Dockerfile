@@ -1,0 +1,19 @@
+# syntax=docker/dockerfile:1
+FROM python:3.12-slim AS build
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY chatsite chatsite
+COPY conversations conversations
+COPY simulator simulator
+RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir .
+
+FROM python:3.12-slim
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 DEBUG=false
+RUN useradd --system --create-home app
+WORKDIR /app
+COPY --from=build /venv /venv
+COPY . .
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+USER app
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chatsite.asgi:application"]

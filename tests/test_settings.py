@@ -1,0 +1,66 @@
+"""Settings from the environment: bad values stop start-up with a sentence."""
+
+import subprocess
+import sys
+
+import pytest
+
+from chatsite import config
+
+
+def settings_error(**env: str) -> str:
+    """Import the settings in a fresh interpreter with `env`; return stderr."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import chatsite.settings"],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stderr if result.returncode else ""
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DASHSCOPE_REGION": "mars"},
+            "DASHSCOPE_REGION='mars' is not valid: expected one of singapore, beijing",
+        ),
+        ({"QWEN_MODEL": "gpt-4o"}, "QWEN_MODEL='gpt-4o' is not valid"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not valid: expected true or false"),
+        ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is false"),
+        (
+            {"DASHSCOPE_BASE_URL": "ftp://x"},
+            "DASHSCOPE_BASE_URL='ftp://x' is not valid",
+        ),
+        (
+            {"CHAT_FRAME_INTERVAL_MS": "fast"},
+            "CHAT_FRAME_INTERVAL_MS='fast' is not valid",
+        ),
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL"),
+    ],
+)
+def test_a_bad_value_is_a_clear_improperly_configured(env, message):
+    error = settings_error(**env)
+    assert "ImproperlyConfigured" in error
+    assert message in error
+
+
+def test_defaults_are_the_embedded_ones():
+    assert settings_error() == ""
+
+
+def test_a_secret_never_appears_in_the_error(monkeypatch):
+    error = settings_error(DATABASE_URL="postgres://u:hunter2@/x?bad=%%")
+    assert "hunter2" not in error
+
+
+def test_the_region_picks_the_base_url():
+    assert config.DASHSCOPE_REGIONS["beijing"].startswith(
+        "https://dashscope.aliyuncs.com/"
+    )
+    assert config.DASHSCOPE_REGIONS["singapore"].startswith(
+        "https://dashscope-intl.aliyuncs.com/"
+    )
