@@ -147,7 +147,9 @@ async def test_a_reconnecting_viewer_gets_the_reply_so_far_then_live(
 ):
     first = await connect(alice, thread)
     await first.send(
-        action="send", message="[[pace:ttft=0,tps=40]] [[tokens:60]] go", client_id="c1"
+        action="send",
+        message="[[pace:ttft=0,tps=40]] [[tokens:200]] go",
+        client_id="c1",
     )
     await first.until(lambda t: t.startswith("{") and json.loads(t).get("seq", 0) >= 3)
     reply = (await messages_of(thread))[1]
