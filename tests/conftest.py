@@ -37,3 +37,9 @@ def alice(db):
 @pytest.fixture
 def bob(db):
     return get_user_model().objects.create_user("bob", password="bob-pass-123")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Sync Playwright keeps an event loop running in the main thread while its
+    # browser is open; async tests after it would fail, so browser tests go last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -80,7 +80,11 @@
     if (!socket || syncPending) return;
     syncPending = true;
     var ids = Array.from(document.querySelectorAll("#messages [data-testid=message]"));
-    var last = ids.length ? ids[ids.length - 1].dataset.id : "";
+    // A reply shown as streaming may have finished before this socket joined
+    // the thread's group (a fast reply, a reconnect): its final frame was never
+    // received. "after" only fetches newer messages, so ask for the whole path.
+    var stale = document.querySelector("#messages [data-testid=message][data-status=streaming]");
+    var last = ids.length && !stale ? ids[ids.length - 1].dataset.id : "";
     socket.send(JSON.stringify({ action: "sync", after: last }));
     setTimeout(function () { syncPending = false; }, 500);
   }

@@ -166,7 +166,14 @@ def start_live_server(
     daphne = Path(sys.executable).parent / "daphne"
     with (workdir / "daphne.log").open("wb") as log:
         process = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(port), "chatsite.asgi:application"],
+            [
+                str(daphne),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "chatsite.asgi:application",
+            ],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -4,14 +4,17 @@ Slow replies come from the simulator's `[[pace:...]]` directive, exact texts
 from `[[tokens:N]]` (compared with `simulator.answers.token_answer`).
 """
 
+import itertools
 import re
 import time
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from conversations.errors import MESSAGES
+from conversations.gateway import FailureCategory
 from simulator.answers import token_answer
-from tests.browser.liveserver import LiveServer
+from tests.browser.liveserver import LiveServer, login
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +28,7 @@ HOSTILE = (
     "![img](http://127.0.0.1:9/leak)\n\n"
     "[site](https://example.com/)\n\n"
     '<a href="https://example.com/" target="_blank">raw link</a>\n\n'
-    "<svg onload=\"window.__pwned=1\"></svg> <iframe src=\"javascript:1\"></iframe>"
+    '<svg onload="window.__pwned=1"></svg> <iframe src="javascript:1"></iframe>'
 )
 
 
@@ -70,6 +73,18 @@ def wait_until_text(message: Locator, *, minimum: int) -> str:
     return body(message).inner_text()
 
 
+def test_it_logs_in_to_an_empty_composer(context: BrowserContext) -> None:
+    page = context.new_page()
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+
+    login(page, "alice")
+
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(composer(page)).to_be_visible()
+    expect(composer(page)).to_be_focused()
+
+
 def test_it_shows_a_reply_growing_while_it_streams(alice_page: Page) -> None:
     reply = start_thread(alice_page, "[[pace:ttft=0.1,tps=30]] [[tokens:45]]")
 
@@ -87,7 +102,7 @@ def test_it_shows_a_reply_growing_while_it_streams(alice_page: Page) -> None:
 
     assert len(seen) >= 3, seen
     # Each state extends the one before: text is appended, never rewritten.
-    assert all(b.startswith(a) for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert all(b.startswith(a) for a, b in itertools.pairwise(seen)), seen
     expect(reply).to_have_attribute("data-status", "completed")
     expect(body(reply)).to_have_text(expected_tokens(45))
 
@@ -138,7 +153,7 @@ def test_stop_keeps_the_partial_reply(alice_page: Page) -> None:
 
 def test_a_reload_mid_stream_picks_the_reply_up_again(alice_page: Page) -> None:
     page = alice_page
-    reply = start_thread(page, "[[pace:ttft=0,tps=25]] [[tokens:60]]")
+    reply = start_thread(page, "[[pace:ttft=0,tps=30]] [[tokens:80]]")
     wait_until_text(reply, minimum=5)
     expect(reply).to_have_attribute("data-status", "streaming")
 
@@ -148,9 +163,9 @@ def test_a_reload_mid_stream_picks_the_reply_up_again(alice_page: Page) -> None:
     expect(reply).to_have_attribute("data-status", "streaming")
     # The reply keeps growing on the reloaded page, then completes in full.
     expect(reply).to_have_attribute("data-status", "completed")
-    expect(body(reply)).to_have_text(expected_tokens(60))
+    expect(body(reply)).to_have_text(expected_tokens(80))
     page.reload()
-    expect(body(messages(page, "assistant").last)).to_have_text(expected_tokens(60))
+    expect(body(messages(page, "assistant").last)).to_have_text(expected_tokens(80))
 
 
 def test_hostile_markdown_renders_inert(alice_page: Page) -> None:
@@ -167,6 +182,8 @@ def test_hostile_markdown_renders_inert(alice_page: Page) -> None:
         "data-status", "completed"
     )
 
+    # evaluate runs under the page's CSP too: prove it can see a page global.
+    assert page.evaluate("() => { window.__probe = 1; return window.__probe; }") == 1
     assert page.evaluate("() => window.__pwned") is None
     bodies = page.locator('[data-testid="message-body"]')
     for forbidden in ("script", "img", "svg", "iframe", "[onerror]", "[onload]"):
@@ -224,7 +241,11 @@ def test_an_interrupted_reply_can_be_retried(alice_page: Page) -> None:
     reply = start_thread(page, "[[fault:drop,after=3,times=1]] [[tokens:12]]")
 
     expect(reply).to_have_attribute("data-status", "interrupted")
-    expect(reply.locator(".message-error")).not_to_be_empty()
+    expect(reply.locator(".message-error")).to_have_text(
+        MESSAGES[FailureCategory.NETWORK]
+    )
+    # What arrived before the drop is kept.
+    expect(body(reply)).to_have_text(expected_tokens(3))
     retry = reply.locator('[data-testid="regenerate"]')
     expect(retry).to_have_text("Retry")
 
