@@ -242,10 +242,10 @@ def _failure_from_code(code: str, message: str, response_id: str) -> Failed:
 
 def _error_code(exc: openai.APIStatusError) -> str:
     body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error") if isinstance(body.get("error"), dict) else body
-        return str(error.get("code") or "")
-    return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    return str((error if isinstance(error, dict) else body).get("code") or "")
 
 
 def _mentions_context(message: str, request: ReplyRequest | None) -> bool:
