@@ -27,6 +27,7 @@ MALFORMED = "That message could not be read."
 TOO_LARGE = "That message is too large to send."
 NOT_ALLOWED = "You cannot do that in this thread."
 NO_SUCH_REPLY = "That reply is not in this thread."
+NO_SUCH_MESSAGE = "That message is not in this thread."
 
 
 class ThreadConsumer(AsyncWebsocketConsumer):
@@ -68,6 +69,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             "send": self._send_message,
             "stop": self._stop,
             "regenerate": self._regenerate,
+            "edit": self._edit,
+            "switch": self._switch,
             "sync": self._resync,
         }.get(action if isinstance(action, str) else "")
         if handler is None:
@@ -138,6 +141,64 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         reply = self._reply_for(content)
         new_reply = services.reply_regenerate(thread=reply.thread, reply=reply)
         return new_reply, messages_replace_html(thread_path(new_reply.thread))
+
+    async def _edit(self, content: dict[str, Any]) -> None:
+        text, client_id = content.get("message"), content.get("client_id") or ""
+        if not isinstance(text, str) or not isinstance(client_id, str):
+            await self._error(MALFORMED)
+            return
+        try:
+            sent, html = await database_sync_to_async(self._store_edit)(
+                content.get("target"), text, client_id
+            )
+        except Http404:
+            await self._error(NO_SUCH_MESSAGE)
+            return
+        except services.MessageInvalid as exc:
+            await self._error(str(exc))
+            return
+        if not sent.created:
+            await self._resync({})
+            return
+        await self.channel_layer.group_send(
+            self.group, {"type": "thread.send", "text": html}
+        )
+        await self.send(text_data=composer_error_html(""))
+        generation.reply_start(sent.reply.pk, self.thread.pk)
+
+    def _store_edit(
+        self, target: object, text: str, client_id: str
+    ) -> tuple[services.Sent, str]:
+        thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
+        message = access.message_in_thread(thread, target)
+        sent = services.message_edit(
+            thread=thread,
+            message=message,
+            author=self.scope["user"],
+            text=text,
+            client_id=client_id,
+        )
+        return sent, messages_replace_html(thread_path(sent.reply.thread))
+
+    async def _switch(self, content: dict[str, Any]) -> None:
+        try:
+            html = await database_sync_to_async(self._store_switch)(content.get("to"))
+        except Http404:
+            await self._error(NO_SUCH_MESSAGE)
+            return
+        except services.MessageInvalid as exc:
+            await self._error(str(exc))
+            return
+        # The path is the thread's, so every viewer follows the switch.
+        await self.channel_layer.group_send(
+            self.group, {"type": "thread.send", "text": html}
+        )
+
+    def _store_switch(self, target: object) -> str:
+        thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
+        message = access.message_in_thread(thread, target)
+        thread = services.thread_switch_branch(thread=thread, message=message)
+        return messages_replace_html(thread_path(thread))
 
     async def _resync(self, content: dict[str, Any]) -> None:
         """Bring a (re)connected page up to date: missing messages, live replies."""

@@ -9,6 +9,13 @@ class SignupForm(BaseUserCreationForm):
     pass
 
 
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Thread export (JSON)",
+        help_text="A file made by “Export as JSON”, up to 5 MB.",
+    )
+
+
 class RenameForm(forms.Form):
     title = forms.CharField(max_length=200, required=False)
 
@@ -30,10 +37,15 @@ class ThreadSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Thread
-        fields = ["model", "instructions", "temperature", "top_p"]
+        fields = ["model", "instructions", "temperature", "top_p", "session_cache"]
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [(m, m) for m in settings.QWEN_MODELS]
         self.fields["instructions"].help_text = "A system prompt sent with every turn."
+        self.fields["session_cache"].label = "Session cache"
+        self.fields["session_cache"].help_text = (
+            "Ask the upstream to cache this thread's context between turns "
+            "(cheaper repeated input; cached tokens are recorded per reply)."
+        )

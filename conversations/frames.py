@@ -1,17 +1,23 @@
 """HTML for messages: one template for the page and for websocket frames,
 so what a live viewer sees and what a reload shows are the same markup."""
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from conversations.live import live_reply
 from conversations.models import Message
 from conversations.rendering import StreamingMarkdown
+from conversations.selectors import branch_of
 
 
 def message_context(message: Message) -> dict:
+    # Paths from the selectors carry their branch; a lone message looks it up.
+    branch = getattr(message, "branch", None) or branch_of(message)
     context: dict = {
         "m": message,
         "streaming": message.status == Message.Status.STREAMING,
+        "branch": branch if branch.count > 1 else None,
+        "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
     }
     if context["streaming"]:
         live = live_reply(message.pk)

@@ -1,5 +1,7 @@
 """Reads: what the pages and the generation need, in few queries."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from conversations.access import AnyUser, threads_visible_to
@@ -15,14 +17,42 @@ def sidebar_threads(user: AnyUser, *, archived: bool = False) -> QuerySet[Thread
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """Where a message sits among its siblings (the alternatives at its turn)."""
+
+    index: int  # 1-based, as shown: "2/3"
+    count: int
+    prev_id: int | None
+    next_id: int | None
+
+
+def _branch(siblings: list[int], message_id: int) -> Branch:
+    i = siblings.index(message_id)
+    return Branch(
+        index=i + 1,
+        count=len(siblings),
+        prev_id=siblings[i - 1] if i > 0 else None,
+        next_id=siblings[i + 1] if i + 1 < len(siblings) else None,
+    )
+
+
 def path_to(thread_id: object, leaf_id: int | None) -> list[Message]:
-    """The messages from the root to `leaf_id`, in order (one query)."""
+    """The messages from the root to `leaf_id`, in order (one query).
+
+    Each message gets a `branch` attribute: its place among its siblings.
+    """
     if leaf_id is None:
         return []
-    by_id = {m.pk: m for m in Message.objects.filter(thread_id=thread_id)}
+    messages = Message.objects.filter(thread_id=thread_id).order_by("created_at", "pk")
+    by_id = {m.pk: m for m in messages}
+    children: dict[int | None, list[int]] = {}
+    for m in by_id.values():
+        children.setdefault(m.parent_id, []).append(m.pk)
     path = []
     node = by_id.get(leaf_id)
     while node is not None:
+        node.branch = _branch(children[node.parent_id], node.pk)
         path.append(node)
         node = by_id.get(node.parent_id) if node.parent_id else None
     path.reverse()
@@ -32,6 +62,37 @@ def path_to(thread_id: object, leaf_id: int | None) -> list[Message]:
 def thread_path(thread: Thread) -> list[Message]:
     """The visible conversation: the path from the root to the active leaf."""
     return path_to(thread.pk, thread.active_leaf_id)
+
+
+def branch_of(message: Message) -> Branch:
+    siblings = list(
+        Message.objects.filter(thread_id=message.thread_id, parent_id=message.parent_id)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    return _branch(siblings, message.pk)
+
+
+def latest_leaf_under(message: Message) -> Message:
+    """The most recently created leaf in `message`'s subtree (one query).
+
+    Switching to an alternative shows that branch as it was last left.
+    """
+    messages = list(
+        Message.objects.filter(thread_id=message.thread_id).order_by("created_at", "pk")
+    )
+    children: dict[int | None, list[Message]] = {}
+    for m in messages:
+        children.setdefault(m.parent_id, []).append(m)
+    # Descendants are newer than their ancestors, so the newest leaf wins.
+    leaf, stack = message, [message]
+    while stack:
+        node = stack.pop()
+        kids = children.get(node.pk, [])
+        if not kids and (node.created_at, node.pk) > (leaf.created_at, leaf.pk):
+            leaf = node
+        stack.extend(kids)
+    return leaf
 
 
 def streaming_reply(thread: Thread) -> Message | None:

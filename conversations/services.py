@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conversations.models import Message, Thread, UpstreamResponse
 from conversations.rendering import render_markdown
+from conversations.selectors import latest_leaf_under
 
 EMPTY_MESSAGE = "Type a message before sending."
 MESSAGE_TOO_LONG = (
@@ -22,6 +23,9 @@ REPLY_IN_PROGRESS = (
 )
 TITLE_TOO_LONG = "Titles are limited to 200 characters."
 NOT_RETRYABLE = "Only a finished reply can be generated again."
+NOT_EDITABLE = "Only a user message can be edited; a reply can be regenerated."
+UNCHANGED_EDIT = "The message is unchanged: edit its text, or press Regenerate."
+BUSY_SWITCH = "Wait for the reply being written, or stop it, before switching."
 
 
 class MessageInvalid(ValueError):
@@ -36,7 +40,11 @@ class Sent:
 
 
 def thread_create(*, owner: AbstractBaseUser, model: str = "") -> Thread:
-    return Thread.objects.create(owner=owner, model=model or settings.QWEN_MODEL)
+    return Thread.objects.create(
+        owner=owner,
+        model=model or settings.QWEN_MODEL,
+        session_cache=settings.QWEN_SESSION_CACHE,
+    )
 
 
 def thread_rename(*, thread: Thread, title: str) -> Thread:
@@ -65,14 +73,17 @@ def thread_update_settings(
     instructions: str,
     temperature: float | None,
     top_p: float | None,
+    session_cache: bool | None = None,
 ) -> Thread:
     thread.model = model
     thread.instructions = instructions
     thread.temperature = temperature
     thread.top_p = top_p
-    thread.save(
-        update_fields=["model", "instructions", "temperature", "top_p", "updated_at"]
-    )
+    fields = ["model", "instructions", "temperature", "top_p", "updated_at"]
+    if session_cache is not None:
+        thread.session_cache = session_cache
+        fields.append("session_cache")
+    thread.save(update_fields=fields)
     return thread
 
 
@@ -102,7 +113,7 @@ def _settings_snapshot(thread: Thread) -> dict[str, Any]:
         "enable_thinking": thread.enable_thinking,
         "tools": thread.tools,
         "tool_choice": thread.tool_choice,
-        "session_cache": thread.session_cache or settings.QWEN_SESSION_CACHE,
+        "session_cache": thread.session_cache,
     }
 
 
@@ -163,9 +174,42 @@ def message_send(
         raise
 
 
+def message_edit(
+    *,
+    thread: Thread,
+    message: Message,
+    author: AbstractBaseUser,
+    text: str,
+    client_id: str = "",
+) -> Sent:
+    """A new branch from an earlier user message: its edited text, a new reply.
+
+    The original stays in the tree as a sibling the user can switch back to.
+    """
+    client_id = client_id[:64]
+    if existing := _existing_send(thread, client_id):
+        return existing
+    if message.role != Message.Role.USER:
+        raise MessageInvalid(NOT_EDITABLE)
+    text = validate_message_text(text)
+    if text == message.text:
+        raise MessageInvalid(UNCHANGED_EDIT)
+    try:
+        return _message_send_atomic(thread, author, text, client_id, edited=message)
+    except IntegrityError:
+        if existing := _existing_send(thread, client_id):
+            return existing
+        raise
+
+
 @transaction.atomic
 def _message_send_atomic(
-    thread: Thread, author: AbstractBaseUser, text: str, client_id: str
+    thread: Thread,
+    author: AbstractBaseUser,
+    text: str,
+    client_id: str,
+    *,
+    edited: Message | None = None,
 ) -> Sent:
     # The row lock serialises sends to one thread, so two replies never
     # interleave in its lineage.
@@ -173,7 +217,8 @@ def _message_send_atomic(
     _ensure_idle(thread)
     user_message = Message.objects.create(
         thread=thread,
-        parent=thread.active_leaf,
+        # An edit branches beside the edited message; a send continues the path.
+        parent_id=edited.parent_id if edited else thread.active_leaf_id,
         role=Message.Role.USER,
         author=author,
         text=text,
@@ -199,6 +244,17 @@ def reply_regenerate(*, thread: Thread, reply: Message) -> Message:
     new_reply = _reply_create(thread, parent=reply.parent)
     thread.save(update_fields=["active_leaf", "last_activity_at", "updated_at"])
     return new_reply
+
+
+@transaction.atomic
+def thread_switch_branch(*, thread: Thread, message: Message) -> Thread:
+    """Show the alternative `message` (and the branch below it as last left)."""
+    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    if thread.messages.filter(status=Message.Status.STREAMING).exists():
+        raise MessageInvalid(BUSY_SWITCH)
+    thread.active_leaf = latest_leaf_under(message)
+    thread.save(update_fields=["active_leaf", "updated_at"])
+    return thread
 
 
 def reply_progress(

@@ -17,5 +17,16 @@ urlpatterns = [
         views.thread_settings,
         name="thread-settings",
     ),
+    path(
+        "threads/<uuid:thread_id>/export.md",
+        views.thread_export_markdown,
+        name="thread-export-markdown",
+    ),
+    path(
+        "threads/<uuid:thread_id>/export.json",
+        views.thread_export_json,
+        name="thread-export-json",
+    ),
+    path("threads/import/", views.thread_import, name="thread-import"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

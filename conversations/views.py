@@ -5,12 +5,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from conversations import access, generation, selectors, services
-from conversations.forms import RenameForm, SignupForm, ThreadSettingsForm
+from conversations import access, exports, generation, selectors, services
+from conversations.forms import (
+    ImportForm,
+    RenameForm,
+    SignupForm,
+    ThreadSettingsForm,
+)
 from conversations.models import Thread
 
 
@@ -148,9 +154,63 @@ def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
         instructions=data["instructions"],
         temperature=data["temperature"],
         top_p=data["top_p"],
+        session_cache=data["session_cache"],
     )
     messages.success(request, "Settings saved; they apply from the next reply.")
     return redirect(thread)
+
+
+def _download_name(thread: Thread, extension: str) -> str:
+    stem = slugify(str(thread))[:60] or "thread"
+    return f"{stem}.{extension}"
+
+
+@require_GET
+@login_required
+def thread_export_markdown(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_reader(request.user, thread_id)
+    response = HttpResponse(
+        exports.thread_markdown(thread), content_type="text/markdown; charset=utf-8"
+    )
+    name = _download_name(thread, "md")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+@login_required
+def thread_export_json(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = access.thread_for_reader(request.user, thread_id)
+    response = JsonResponse(
+        exports.thread_json(thread), json_dumps_params={"indent": 2}
+    )
+    name = _download_name(thread, "json")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def thread_import(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > exports.MAX_IMPORT_BYTES:
+                raise services.MessageInvalid(exports.TOO_BIG)
+            thread = exports.thread_import(owner=request.user, raw=upload.read())
+        except services.MessageInvalid as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, "Thread imported.")
+            return redirect(thread)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "conversations/import.html",
+        _page(request, None, form=form),
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])

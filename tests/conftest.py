@@ -25,8 +25,10 @@ def upstream(upstream_server: SimulatorServer, settings) -> Iterator[SimulatorSe
     settings.CHAT_FRAME_INTERVAL_MS = 20
     settings.CHAT_SAVE_INTERVAL_MS = 100
     upstream_server.faults.clear()
+    upstream_server.state.clock_offset = 0.0
     yield upstream_server
     upstream_server.faults.clear()
+    upstream_server.state.clock_offset = 0.0
 
 
 @pytest.fixture

@@ -18,14 +18,29 @@
   // --- scrolling: follow the reply unless the reader scrolled away ----------
   var following = true;
   function nearBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 80; }
+  function jumpButton() { return document.querySelector("[data-testid=jump-latest]"); }
   function follow() {
     var box = messagesBox();
-    if (box && following) box.scrollTop = box.scrollHeight;
+    if (!box) return;
+    if (following) box.scrollTop = box.scrollHeight;
+    // Scrolled away while something arrived: offer the way back down.
+    var jump = jumpButton();
+    if (jump) jump.hidden = following || nearBottom(box);
   }
   document.addEventListener("scroll", function (evt) {
     var box = messagesBox();
-    if (evt.target === box) following = nearBottom(box);
+    if (evt.target !== box) return;
+    following = nearBottom(box);
+    var jump = jumpButton();
+    if (jump && following) jump.hidden = true;
   }, true);
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest("[data-testid=jump-latest]")) return;
+    following = true;
+    follow();
+    var area = document.querySelector('form[data-testid="composer"] textarea');
+    if (area) area.focus({ preventScroll: true });
+  });
 
   // --- the composer ------------------------------------------------------------
   var socket = null;
@@ -48,18 +63,49 @@
     }
   });
 
+  var SENDING_FORMS = 'form[data-testid="composer"], form[data-testid="edit-form"]';
+
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
-    if (form.matches('form[data-testid="composer"]')) prepareClientId(form);
+    if (form.matches(SENDING_FORMS)) prepareClientId(form);
   }, true);
 
   document.addEventListener("htmx:wsConfigSend", function (evt) {
     var form = evt.target;
-    if (!(form instanceof HTMLFormElement) || !form.matches('[data-testid="composer"]')) return;
+    if (!(form instanceof HTMLFormElement) || !form.matches(SENDING_FORMS)) return;
     var input = prepareClientId(form);
     evt.detail.parameters.client_id = input.value;
-    lastSentId = input.value;
     following = true;
+    // Only the composer's draft waits for the stored message; an edit form
+    // is replaced by the new branch.
+    if (form.matches('[data-testid="composer"]')) lastSentId = input.value;
+  });
+
+  // --- editing a sent message: a form in place, sent as a new branch ----------
+  function toggleEdit(message, open) {
+    var form = message.querySelector("form.edit-form");
+    var toggle = message.querySelector("[data-edit-toggle]");
+    if (!form) return;
+    form.hidden = !open;
+    message.classList.toggle("is-editing", open);
+    if (toggle) toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var area = form.querySelector("textarea");
+      area.focus();
+      area.setSelectionRange(area.value.length, area.value.length);
+    } else if (toggle) {
+      toggle.focus();
+    }
+  }
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest("[data-edit-toggle], [data-edit-cancel]");
+    if (!toggle) return;
+    toggleEdit(toggle.closest("[data-testid=message]"), toggle.hasAttribute("data-edit-toggle"));
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var form = evt.target.closest && evt.target.closest("form.edit-form");
+    if (form) toggleEdit(form.closest("[data-testid=message]"), false);
   });
 
   // The draft is cleared only when the server shows the stored message, so a
@@ -141,6 +187,57 @@
     }
   });
 
+  // --- shortcuts, theme, sidebar ----------------------------------------------------
+  function composerArea() { return document.querySelector('form[data-testid="composer"] textarea'); }
+  function showShortcuts() {
+    var dialog = document.getElementById("shortcuts-dialog");
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+  document.addEventListener("keydown", function (evt) {
+    var mod = evt.ctrlKey || evt.metaKey;
+    var key = evt.key.toLowerCase();
+    if (mod && evt.shiftKey && key === "o") {
+      evt.preventDefault();
+      var newThread = document.querySelector("[data-testid=new-thread]");
+      if (newThread) window.location.href = newThread.href;
+    } else if (evt.shiftKey && evt.key === "Escape") {
+      evt.preventDefault();
+      var area = composerArea();
+      if (area) area.focus();
+    } else if (mod && key === "k") {
+      evt.preventDefault();
+      var search = document.querySelector("[data-testid=search]");
+      if (search) { search.focus(); search.select(); }
+    } else if (mod && evt.key === "/") {
+      evt.preventDefault();
+      showShortcuts();
+    } else if (evt.key === "Escape" && evt.target === composerArea()) {
+      var stop = document.querySelector("#messages [data-testid=stop]");
+      if (stop) { evt.preventDefault(); stop.click(); }
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest("[data-testid=shortcuts]")) showShortcuts();
+    var toggle = evt.target.closest("[data-testid=sidebar-toggle]");
+    var layout = document.querySelector(".layout");
+    if (toggle && layout) {
+      var open = layout.classList.toggle("sidebar-open");
+      toggle.setAttribute("aria-expanded", String(open));
+    } else if (layout && layout.classList.contains("sidebar-open") && !evt.target.closest(".sidebar")) {
+      layout.classList.remove("sidebar-open");
+    }
+  });
+  document.addEventListener("change", function (evt) {
+    if (!evt.target.matches("[data-testid=theme]")) return;
+    var theme = evt.target.value;
+    try {
+      if (theme === "system") localStorage.removeItem("theme");
+      else localStorage.setItem("theme", theme);
+    } catch (err) { /* storage blocked: the choice lasts for this page */ }
+    if (theme === "system") delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+  });
+
   // --- copy buttons ------------------------------------------------------------------
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest("[data-copy], [data-copy-message]");
@@ -164,5 +261,7 @@
     if (box) box.scrollTop = box.scrollHeight;
     var form = composer();
     if (form) prepareClientId(form);
+    var themeSwitch = document.querySelector("[data-testid=theme]");
+    if (themeSwitch) themeSwitch.value = document.documentElement.dataset.theme || "system";
   });
 })();

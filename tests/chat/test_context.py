@@ -129,3 +129,91 @@ async def test_a_moderated_turn_does_not_poison_later_ones(upstream, thread):
     assert "John" in later.text
     texts = [text for _, text in seen(upstream, await response_of(later))]
     assert not any("flagged" in text for text in texts)
+
+
+async def edit(thread: Thread, message: Message, text: str) -> Message:
+    sent = await database_sync_to_async(services.message_edit)(
+        thread=thread, message=message, author=thread.owner, text=text
+    )
+    await generation.reply_start(sent.reply.pk, thread.pk)
+    return await database_sync_to_async(Message.objects.get)(pk=sent.reply.pk)
+
+
+async def switch(thread: Thread, message: Message) -> Thread:
+    return await database_sync_to_async(services.thread_switch_branch)(
+        thread=thread, message=message
+    )
+
+
+@pytest.fixture
+async def colours(thread):
+    """A thread of three turns; the second states a favourite colour."""
+    await turn(thread, "My name is John, please remember it.")
+    said_blue = await turn(thread, "My favourite colour is blue.")
+    third = await turn(thread, "Tell me a fact [[tokens:5]]")
+    user_blue = await database_sync_to_async(Message.objects.get)(
+        pk=said_blue.parent_id
+    )
+    return user_blue, third
+
+
+async def test_an_edit_branches_and_its_context_leaves_out_the_old_branch(
+    upstream, thread, colours
+):
+    user_blue, _ = colours
+    reply = await edit(thread, user_blue, "My favourite colour is green.")
+    edited = await database_sync_to_async(Message.objects.get)(pk=reply.parent_id)
+    assert edited.parent_id == user_blue.parent_id
+    assert reply.status == "completed"
+    texts = [text for _, text in seen(upstream, await response_of(reply))]
+    assert any("John" in text for text in texts)
+    assert any("green" in text for text in texts)
+    assert not any("blue" in text or "fact" in text for text in texts)
+
+
+async def test_switching_back_and_sending_continues_the_path_on_screen(
+    upstream, thread, colours
+):
+    user_blue, third = colours
+    await edit(thread, user_blue, "My favourite colour is green.")
+    switched = await switch(thread, user_blue)
+    # The original branch comes back as it was left: down to its last reply.
+    assert switched.active_leaf_id == third.pk
+    after = await turn(thread, "And one more thing?")
+    texts = [text for _, text in seen(upstream, await response_of(after))]
+    assert any("blue" in text for text in texts)
+    assert any("fact" in text for text in texts)
+    assert not any("green" in text for text in texts)
+
+
+async def test_an_id_the_upstream_refuses_by_age_is_rebuilt_transparently(
+    upstream, thread
+):
+    await turn(thread, "My name is John, please remember it.")
+    original = await turn(thread, "Do you remember my name?")
+    # Our clock says the parent's response id is fresh; the upstream's says it
+    # expired a day ago, and it refuses the id.
+    upstream.state.clock_offset = timedelta(days=8).total_seconds()
+    sibling = await regenerate(thread, original)
+    assert sibling.status == "completed"
+    assert sibling.context_mode == "rebuilt"
+    assert sibling.error_message == ""
+    assert "John" in sibling.text
+    record = upstream.state.responses[(await response_of(sibling)).response_id]
+    assert record.previous_response_id in ("", None)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_the_session_cache_choice_is_sent_and_cached_tokens_recorded(
+    upstream, thread, enabled
+):
+    await database_sync_to_async(Thread.objects.filter(pk=thread.pk).update)(
+        session_cache=enabled
+    )
+    # A long first turn: the upstream caches prefixes of 1,024 tokens or more.
+    long_text = "Please keep this context in mind. " * 400
+    await turn(thread, long_text + "[[tokens:3]]")
+    second = await turn(thread, "And now? [[tokens:3]]")
+    response = await response_of(second)
+    assert second.settings_used["session_cache"] is enabled
+    assert (response.cached_tokens > 1000) is enabled

@@ -53,6 +53,8 @@ def test_the_owner_sees_the_thread_and_its_sidebar(alice_client, thread):
         ("thread-delete", "get"),
         ("thread-delete", "post"),
         ("thread-settings", "post"),
+        ("thread-export-markdown", "get"),
+        ("thread-export-json", "get"),
     ],
 )
 def test_another_user_gets_404_everywhere(bob_client, thread, name, method):
@@ -178,3 +180,18 @@ def test_the_admin_shows_threads_and_lineage(client, alice, thread, django_user_
         reverse("admin:conversations_message_change", args=[sent.reply.pk])
     )
     assert detail.status_code == 200
+
+
+def test_new_threads_take_the_session_cache_default_and_can_change_it(
+    alice, alice_client, settings
+):
+    settings.QWEN_SESSION_CACHE = True
+    thread = services.thread_create(owner=alice)
+    assert thread.session_cache is True
+    url = reverse("thread-settings", args=[thread.pk])
+    # An unticked checkbox is absent from the form: the thread opts out.
+    alice_client.post(url, {"model": thread.model, "instructions": ""})
+    thread.refresh_from_db()
+    assert thread.session_cache is False
+    sent = services.message_send(thread=thread, author=alice, text="Hi")
+    assert sent.reply.settings_used["session_cache"] is False
