@@ -8,15 +8,17 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from conversations import access, generation, services
+from conversations import access, generation, ratelimit, services
 from conversations.broadcast import thread_group
 from conversations.frames import (
     composer_error_html,
     messages_append_html,
     messages_replace_html,
+    reply_final_html,
 )
 from conversations.live import live_reply
 from conversations.models import Message, Thread
+from conversations.resilience import TRANSIENT, with_db_retry
 from conversations.selectors import thread_path
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,11 @@ TOO_LARGE = "That message is too large to send."
 NOT_ALLOWED = "You cannot do that in this thread."
 NO_SUCH_REPLY = "That reply is not in this thread."
 NO_SUCH_MESSAGE = "That message is not in this thread."
+NOT_SAVED = (
+    "The server could not reach its database just now, so this was not done. "
+    "Anything you typed is still in the box: try again in a moment."
+)
+INTERNAL = "Something went wrong on the server; nothing was changed. Try again."
 
 
 class ThreadConsumer(AsyncWebsocketConsumer):
@@ -53,6 +60,28 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
+        if not ratelimit.frame_allowed(self.scope["user"].pk):
+            # One notice per flood: answering every refused frame would let a
+            # client turn the flood back on itself and on the server.
+            if not getattr(self, "flood_noticed", False):
+                self.flood_noticed = True
+                await self._error(ratelimit.TOO_FAST)
+            return
+        self.flood_noticed = False
+        try:
+            await self._dispatch(text_data)
+        except TRANSIENT as exc:
+            logger.warning("Database unavailable for a websocket action: %s", exc)
+            await self._error(NOT_SAVED)
+        except Http404:
+            await self._error(NOT_ALLOWED)
+        except Exception:
+            # The socket stays up and the client learns nothing of the
+            # internals; the operator gets the traceback.
+            logger.exception("Websocket action failed in thread %s.", self.thread.pk)
+            await self._error(INTERNAL)
+
+    async def _dispatch(self, text_data: str | None) -> None:
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
             await self._error(TOO_LARGE)
             return
@@ -72,6 +101,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             "edit": self._edit,
             "switch": self._switch,
             "sync": self._resync,
+            "continue": self._continue,
         }.get(action if isinstance(action, str) else "")
         if handler is None:
             await self._error(UNKNOWN_ACTION)
@@ -84,13 +114,32 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def _error(self, text: str) -> None:
         await self.send(text_data=composer_error_html(text))
 
+    async def _broadcast(self, html: str) -> None:
+        """To every viewer; to this one at least when the channel layer is down.
+
+        What was stored must reach the sender's page: the other viewers catch
+        up when their sockets reconnect and resync.
+        """
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "thread.send", "text": html}
+            )
+        except Exception as exc:
+            logger.warning("Channel layer unavailable for a broadcast: %r", exc)
+            await self.send(text_data=html)
+
     async def _send_message(self, content: dict[str, Any]) -> None:
         text, client_id = content.get("message"), content.get("client_id") or ""
         if not isinstance(text, str) or not isinstance(client_id, str):
             await self._error(MALFORMED)
             return
         try:
-            sent, html = await database_sync_to_async(self._store_send)(text, client_id)
+            # Retried through a short database outage. Storing and rendering
+            # are separate steps: a store that committed is never redone (it
+            # would come back as a replay and the reply would never start).
+            sent = await database_sync_to_async(with_db_retry)(
+                lambda: self._store_send(text, client_id), what="storing a message"
+            )
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
@@ -98,18 +147,23 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             # A replay (reconnect, double send): the turn exists; just resync.
             await self._resync({})
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        try:
+            html = await database_sync_to_async(with_db_retry)(
+                lambda: messages_append_html([sent.user_message, sent.reply]),
+                what="rendering a message",
+            )
+        except TRANSIENT:
+            html = ""  # pages catch up by sync; the reply must start regardless
+        if html:
+            await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
-    def _store_send(self, text: str, client_id: str) -> tuple[services.Sent, str]:
+    def _store_send(self, text: str, client_id: str) -> services.Sent:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
-        sent = services.message_send(
+        return services.message_send(
             thread=thread, author=self.scope["user"], text=text, client_id=client_id
         )
-        return sent, messages_append_html([sent.user_message, sent.reply])
 
     def _reply_for(self, content: dict[str, Any]) -> Message:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
@@ -132,9 +186,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        await self._broadcast(html)
         generation.reply_start(reply.pk, self.thread.pk)
 
     def _store_regenerate(self, content: dict[str, Any]) -> tuple[Message, str]:
@@ -160,9 +212,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if not sent.created:
             await self._resync({})
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
@@ -190,9 +240,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self._error(str(exc))
             return
         # The path is the thread's, so every viewer follows the switch.
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        await self._broadcast(html)
 
     def _store_switch(self, target: object) -> str:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
@@ -224,3 +272,23 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if not after and not path:
             return "", streaming
         return messages_replace_html(path), streaming
+
+    async def _continue(self, content: dict[str, Any]) -> None:
+        """Append to a cut reply (interrupted, stopped, cut short) in place."""
+        try:
+            reply = await database_sync_to_async(self._store_continue)(content)
+        except Http404:
+            await self._error(NO_SUCH_REPLY)
+            return
+        except services.MessageInvalid as exc:
+            await self._error(str(exc))
+            return
+        # Started before the markup is rendered, so the markup shows the live
+        # state (the kept text) that the first frame continues.
+        generation.reply_start(reply.pk, self.thread.pk, continue_from=reply.text)
+        html = await database_sync_to_async(reply_final_html)(reply)
+        await self._broadcast(html)
+
+    def _store_continue(self, content: dict[str, Any]) -> Message:
+        reply = self._reply_for(content)
+        return services.reply_continue(thread=reply.thread, reply=reply)

@@ -19,12 +19,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from conversations import gateway, services
-from conversations.broadcast import thread_broadcast
-from conversations.context import ContextPlan, plan_context
+from conversations.context import ContextPlan, plan_context, plan_continuation
 from conversations.errors import describe_failure
 from conversations.frames import reply_final_html
 from conversations.live import LiveReply, live_reply, running
 from conversations.models import Message
+from conversations.resilience import TRANSIENT, adb_retry, broadcast_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,20 @@ Mode = Message.ContextMode
 Status = Message.Status
 
 
-def reply_start(reply_id: int, thread_id: object) -> asyncio.Task:
-    live = LiveReply(reply_id=reply_id, thread_id=str(thread_id))
+def reply_start(
+    reply_id: int, thread_id: object, *, continue_from: str = ""
+) -> asyncio.Task:
+    """Generate a reply in this process; `continue_from` is a cut reply's text
+    that the new text is appended to (Continue)."""
+    live = LiveReply(
+        reply_id=reply_id,
+        thread_id=str(thread_id),
+        text=continue_from,
+        prefix=continue_from,
+    )
+    if continue_from:
+        # Viewers get the kept text at once, before the first new token.
+        live.render()
     running[reply_id] = live
     # A fresh context: the task must not inherit the request's sync_to_async
     # executor, which is gone once the request that started it has finished.
@@ -99,7 +111,7 @@ class FrameSender:
         if not added and self.live.stable_html != before_html:
             # The stable part was re-rendered (rare): send it whole.
             payload = json.loads(self.live.snapshot())
-        await thread_broadcast(self.live.thread_id, json.dumps(payload))
+        await broadcast_quietly(self.live.thread_id, json.dumps(payload))
 
 
 @dataclass
@@ -112,8 +124,12 @@ class Outcome:
     first_token_at: datetime | None = None
 
 
-def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
+def _load_plan(
+    reply_id: int, rebuild: bool, continuing: bool = False
+) -> tuple[Message, ContextPlan]:
     reply = Message.objects.select_related("thread", "parent").get(pk=reply_id)
+    if continuing:
+        return reply, plan_continuation(reply)
     return reply, plan_context(reply, rebuild=rebuild)
 
 
@@ -122,7 +138,13 @@ async def _run(live: LiveReply) -> None:
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
-        reply, plan = await database_sync_to_async(_load_plan)(live.reply_id, False)
+        reply, plan = await adb_retry(
+            lambda: _load_plan(live.reply_id, False, bool(live.prefix)),
+            what=f"loading reply {live.reply_id}",
+            delays=(0.1, 0.3, 0.6, 1, 2),
+        )
+        if live.prefix:
+            outcome.first_token_at = reply.first_token_at
         plan = await _stream(live, reply, plan, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
@@ -182,22 +204,18 @@ async def _stream(
                 sender.poke()
                 if time.monotonic() - last_save >= save_interval:
                     last_save = time.monotonic()
-                    await database_sync_to_async(services.reply_progress)(
-                        reply_id=live.reply_id,
-                        text=live.text,
-                        first_token_at=outcome.first_token_at,
-                    )
+                    await _save_progress(live, outcome)
             elif isinstance(event, gateway.Started):
                 response_id = event.response_id
             elif isinstance(event, gateway.Completed):
-                live.text = event.text
+                live.text = live.prefix + event.text
                 outcome.responses.append(
                     _record(request, event.response_id, "completed", event.usage)
                 )
             elif isinstance(event, gateway.Failed):
                 if (
                     event.category == gateway.FailureCategory.CONTEXT_LOST
-                    and not live.text
+                    and live.text == live.prefix
                     and attempt == 0
                 ):
                     # The server-side context is gone: rebuild it from our own store.
@@ -225,6 +243,19 @@ async def _stream(
         else:
             return plan
     return plan
+
+
+async def _save_progress(live: LiveReply, outcome: Outcome) -> None:
+    # Only a checkpoint: the text lives on in memory and the final save
+    # retries, so a database that is briefly away costs nothing here.
+    try:
+        await database_sync_to_async(services.reply_progress)(
+            reply_id=live.reply_id,
+            text=live.text,
+            first_token_at=outcome.first_token_at,
+        )
+    except TRANSIENT as exc:
+        logger.warning("Reply %s: progress not saved (%s).", live.reply_id, exc)
 
 
 def _record(
@@ -261,27 +292,36 @@ async def _finish(
     live: LiveReply, plan: ContextPlan | None, sender: FrameSender, outcome: Outcome
 ) -> None:
     try:
-        await sender.close()
+        try:
+            await sender.close()
+        except Exception:
+            logger.exception("Reply %s: the frame sender failed.", live.reply_id)
         mode = plan.mode if plan else ""
         tip = (
             outcome.status == Status.COMPLETED
             and plan is not None
             and bool(plan.conversation)
         )
-        reply = await database_sync_to_async(services.reply_finish)(
-            reply_id=live.reply_id,
-            text=live.text,
-            status=outcome.status,
-            first_token_at=outcome.first_token_at,
-            context_mode=mode,
-            responses=outcome.responses,
-            error_category=outcome.error_category,
-            error_message=outcome.error_message,
-            moderated=outcome.moderated,
-            conversation_tip=tip,
-        )
-        html = await database_sync_to_async(reply_final_html)(reply)
-        await thread_broadcast(live.thread_id, html)
+
+        def store() -> tuple[Message, str]:
+            reply = services.reply_finish(
+                reply_id=live.reply_id,
+                text=live.text,
+                status=outcome.status,
+                first_token_at=outcome.first_token_at,
+                context_mode=mode,
+                responses=outcome.responses,
+                error_category=outcome.error_category,
+                error_message=outcome.error_message,
+                moderated=outcome.moderated,
+                conversation_tip=tip,
+            )
+            return reply, reply_final_html(reply)
+
+        # The end of a reply is retried through a database outage: a reply
+        # left "streaming" would spin forever on every viewer's page.
+        _, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
+        await broadcast_quietly(live.thread_id, html)
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:
