@@ -87,7 +87,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting is a hostile frame too
             await self._error(MALFORMED)
             return
         if not isinstance(content, dict):
