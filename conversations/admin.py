@@ -1,7 +1,17 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Sum
 
+from conversations.health import upstream_alert
 from conversations.models import Message, Thread, UpstreamResponse
+
+
+class UpstreamAlertMixin:
+    """Credential failures are shown on top of every list of this app."""
+
+    def changelist_view(self, request, extra_context=None):
+        if alert := upstream_alert():
+            messages.error(request, alert)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -54,7 +64,7 @@ class ResponseInline(ReadOnlyInline):
 
 
 @admin.register(Thread)
-class ThreadAdmin(admin.ModelAdmin):
+class ThreadAdmin(UpstreamAlertMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "owner",
@@ -96,7 +106,7 @@ class ThreadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(UpstreamAlertMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "thread",
@@ -136,7 +146,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(UpstreamResponse)
-class UpstreamResponseAdmin(admin.ModelAdmin):
+class UpstreamResponseAdmin(UpstreamAlertMixin, admin.ModelAdmin):
     list_display = [
         "response_id",
         "message",

@@ -402,3 +402,40 @@ def _fresh_rate_limits():
     yield
     with contextlib.suppress(Exception):
         cache.clear()
+
+
+# --- a wrong API key --------------------------------------------------------------------
+
+
+def admin_page(path: str) -> str:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    admin, _ = get_user_model().objects.get_or_create(
+        username="root", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(admin)
+    return client.get(path).content.decode()
+
+
+async def test_a_wrong_key_is_clear_to_the_user_and_loud_for_operators(
+    connect, thread, alice, settings, caplog
+):
+    settings.DASHSCOPE_API_KEY = "sk-wrong"
+    viewer = await connect(alice, thread)
+    with caplog.at_level("ERROR"):
+        await viewer.send(action="send", message="Hello?", client_id="c1")
+        final = await viewer.until_final()
+    assert "rejected this server&#x27;s API key" in final
+    assert "sk-wrong" not in final
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any("refused the API key" in r.getMessage() for r in errors)
+    assert not any("sk-wrong" in r.getMessage() for r in caplog.records)
+
+    page = await database_sync_to_async(admin_page)(
+        "/admin/conversations/message/"
+    )
+    assert "refusing this server’s credentials: 1 reply failed" in page
+    assert "DASHSCOPE_API_KEY" in page
+    assert "sk-wrong" not in page
