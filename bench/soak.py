@@ -315,7 +315,8 @@ class Client:
         weights = [f[1] for f in UPSTREAM_FAULTS]
         name = self.rng.choices(names, weights)[0]
         spec = dict((f[0], f[2]) for f in UPSTREAM_FAULTS)[name]
-        self.soak.stats.faults[f"upstream_{name}"] += name != "none"
+        if name != "none":
+            self.soak.stats.faults[f"upstream_{name}"] += 1
         if spec is None:
             return ""
         if isinstance(spec, tuple):
@@ -444,7 +445,11 @@ class Soak:
             await asyncio.sleep(rng.uniform(15, 30))
             if time.monotonic() >= until - 10:
                 break
-            choice = rng.choice(["redis", "database"])
+            kinds = [k for k, on in (("redis", redis), ("database", db.postgres)) if on]
+            if not kinds:
+                continue
+            # Take turns, so a short run sees each kind of outage.
+            choice = kinds[self.stats.faults.total() % len(kinds)]
             if choice == "redis" and redis is not None:
                 self.stats.faults["redis_restart"] += 1
                 await asyncio.to_thread(redis.stop)
@@ -516,8 +521,12 @@ def create_people(users: int, threads: int) -> list[dict]:
 
 
 def wait_until_settled(limit: float = 90) -> int:
+    from django.db import connections
+
     from conversations.models import Message
 
+    # The outages cut this process's connection too.
+    connections.close_all()
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         streaming = Message.objects.filter(status="streaming").count()

@@ -109,7 +109,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await handler(content)
 
     async def thread_send(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
+        try:
+            await self.send(text_data=event["text"])
+        except Exception as exc:
+            # The socket closed between the broadcast and its delivery: the
+            # page resyncs when it reconnects, so there is nothing to do.
+            logger.debug("Frame for a closed socket dropped: %r", exc)
 
     async def _error(self, text: str) -> None:
         await self.send(text_data=composer_error_html(text))
