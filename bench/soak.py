@@ -441,6 +441,7 @@ class Soak:
     async def chaos(self, until: float, redis: Redis | None, db: Database) -> None:
         """Restart Redis and take the database away now and then."""
         rng = random.Random(self.args.seed + 1)
+        outages = 0
         while time.monotonic() < until - 10:
             await asyncio.sleep(rng.uniform(15, 30))
             if time.monotonic() >= until - 10:
@@ -449,7 +450,8 @@ class Soak:
             if not kinds:
                 continue
             # Take turns, so a short run sees each kind of outage.
-            choice = kinds[self.stats.faults.total() % len(kinds)]
+            choice = kinds[outages % len(kinds)]
+            outages += 1
             if choice == "redis" and redis is not None:
                 self.stats.faults["redis_restart"] += 1
                 await asyncio.to_thread(redis.stop)

@@ -50,12 +50,31 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.group = thread_group(self.thread.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        if not await self._join_group():
+            # Refused: the page's socket retries with backoff (htmx reconnects).
+            await self.close(code=1011)
+            return
         await self.accept()
+
+    async def _join_group(self) -> bool:
+        # After a Redis restart the pool still holds dead connections: the
+        # first command fails and drops one, so a second try usually succeeds.
+        for attempt in range(2):
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                return True
+            except Exception as exc:
+                logger.warning(
+                    "Channel layer unavailable on connect (try %d): %r", attempt + 1, exc
+                )
+        return False
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as exc:  # the group entry expires on its own
+                logger.warning("Channel layer unavailable on disconnect: %r", exc)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
