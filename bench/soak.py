@@ -207,6 +207,7 @@ class Client:
         self.by_client_id: dict[str, int] = {}
         self.order: list[int] = []
         self.errors: list[str] = []
+        self.heard_at = time.monotonic()
 
     async def connect(self, http: aiohttp.ClientSession) -> None:
         while True:
@@ -248,19 +249,30 @@ class Client:
             if pk not in self.order:
                 self.order.append(pk)
 
-    async def receive(self, http: aiohttp.ClientSession, wait: float) -> bool:
-        """Absorb one message; on a broken socket, reconnect and resync."""
+    async def receive(self, http: aiohttp.ClientSession, wait: float) -> str:
+        """Absorb one message; on a broken socket, reconnect and resync.
+
+        Like chat.js, a page with a reply shown streaming and nothing heard
+        for 10 s asks for a sync.
+        """
         assert self.ws is not None
         try:
             message = await asyncio.wait_for(self.ws.receive(), wait)
         except asyncio.TimeoutError:
-            return False
+            if time.monotonic() - self.heard_at > 10 and any(
+                s[0] == "streaming" for s in self.seen.values()
+            ):
+                self.heard_at = time.monotonic()
+                self.soak.stats.counts["watchdog_syncs"] += 1
+                await self.ws.send_str(json.dumps({"action": "sync", "after": ""}))
+            return "timeout"
         if message.type == aiohttp.WSMsgType.TEXT:
+            self.heard_at = time.monotonic()
             self.absorb(message.data)
-            return True
+            return "text"
         self.soak.stats.counts["sockets_lost"] += 1
         await self.connect(http)
-        return False
+        return "lost"
 
     def reply_after(self, user_id: int) -> int | None:
         if user_id not in self.order:
@@ -306,7 +318,10 @@ class Client:
                     await asyncio.sleep(0.5)
                     await resend()
                     continue
-            await self.receive(http, 1.0)
+            if await self.receive(http, 1.0) == "lost" and reply is None and resend:
+                # The draft is still in the composer: the person sends again.
+                self.soak.stats.counts["resent_after_lost_socket"] += 1
+                await resend()
         self.soak.stats.counts["waits_timed_out"] += 1
         return None
 
@@ -617,7 +632,15 @@ def check(soak: Soak, clients: list[Client], before_sync: dict[int, tuple]) -> d
         "completed_replies_compared": compared,
         "usage_rows_checked": usage_checked,
         "messages_checked_after_reconnect": recovered,
-        "sends_never_acknowledged": sum(not t.acked for t in soak.turns),
+        # Sends still waiting when the run ended: their text stays in the
+        # composer until the page shows them stored, so none is lost.
+        "sends_unacknowledged_stored": sum(
+            not t.acked and (t.thread, t.client_id) in stored_ids for t in soak.turns
+        ),
+        "sends_unacknowledged_not_stored": sum(
+            not t.acked and (t.thread, t.client_id) not in stored_ids
+            for t in soak.turns
+        ),
         "violations": {k: v for k, v in violations.items() if v},
         "violations_total": sum(violations.values()),
     }

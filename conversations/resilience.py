@@ -66,15 +66,24 @@ async def adb_retry(
     return await database_sync_to_async(func)()
 
 
+BROADCAST_DELAYS = (0.05, 0.5, None)
+
+
 async def broadcast_quietly(thread_id: object, text: str) -> bool:
     """Broadcast, but never let a channel layer outage break the caller.
 
     What is lost is only a live frame: the stored state is the truth, and a
     page that reconnects asks for it (`sync`).
     """
-    try:
-        await thread_broadcast(thread_id, text)
-    except Exception as exc:  # redis-py, OSError, asyncio timeouts: all the same here
-        logger.warning("Channel layer unavailable, frame not sent: %r", exc)
-        return False
-    return True
+    for delay in BROADCAST_DELAYS:
+        try:
+            await thread_broadcast(thread_id, text)
+            return True
+        except Exception as exc:  # redis-py, OSError, timeouts: all the same here
+            logger.warning("Channel layer unavailable, frame not sent: %r", exc)
+        if delay is None:
+            return False
+        # A restarted Redis leaves dead pooled connections: the failed call
+        # dropped one, so a second try soon after usually gets through.
+        await asyncio.sleep(delay)
+    return False
