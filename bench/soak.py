@@ -1,7 +1,8 @@
 """Soak: many users, threads and concurrent streams under random faults.
 
     .venv/bin/python bench/soak.py --minutes 3
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt9 REDIS_URL=redis://127.0.0.1:6379/9 \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt9 \
+    REDIS_URL=redis://127.0.0.1:6379/9 \
         .venv/bin/python bench/soak.py --minutes 3
 
 The app runs as real Daphne processes (two when REDIS_URL is set, one on
@@ -92,7 +93,7 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-# --- the processes ------------------------------------------------------------------
+# --- the processes --------------------------------------------------------------------
 
 
 class Redis:
@@ -162,7 +163,9 @@ class Database:
             self.run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def start_daphne(env: dict[str, str], workdir: Path, n: int) -> tuple[int, subprocess.Popen]:
+def start_daphne(
+    env: dict[str, str], workdir: Path, n: int
+) -> tuple[int, subprocess.Popen]:
     port = free_port()
     log = (workdir / f"daphne-{n}.log").open("wb")
     process = subprocess.Popen(
@@ -174,7 +177,7 @@ def start_daphne(env: dict[str, str], workdir: Path, n: int) -> tuple[int, subpr
     return port, process
 
 
-# --- the clients ------------------------------------------------------------------------
+# --- the clients ----------------------------------------------------------------------
 
 
 @dataclass
@@ -215,13 +218,16 @@ class Client:
             try:
                 self.ws = await http.ws_connect(
                     f"ws://127.0.0.1:{port}/ws/threads/{self.thread}/",
-                    headers={"Origin": f"http://127.0.0.1:{port}", "Cookie": self.cookie},
+                    headers={
+                        "Origin": f"http://127.0.0.1:{port}",
+                        "Cookie": self.cookie,
+                    },
                     max_msg_size=0,
                     heartbeat=None,
                 )
                 await self.ws.send_str(json.dumps({"action": "sync", "after": ""}))
                 return
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError, OSError):
                 self.soak.stats.counts["connect_retries"] += 1
                 await asyncio.sleep(0.3 + self.rng.random())
 
@@ -258,7 +264,7 @@ class Client:
         assert self.ws is not None
         try:
             message = await asyncio.wait_for(self.ws.receive(), wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if time.monotonic() - self.heard_at > 10 and any(
                 s[0] == "streaming" for s in self.seen.values()
             ):
@@ -310,8 +316,10 @@ class Client:
                 continue
             if self.errors:
                 error = self.errors.pop()
-                if resend is not None and reply is None and (
-                    "still being written" in error or "could not reach" in error
+                if (
+                    resend is not None
+                    and reply is None
+                    and ("still being written" in error or "could not reach" in error)
                 ):
                     # The draft stayed in the box; the person sends it again.
                     self.soak.stats.counts["resent_after_refusal"] += 1
@@ -336,7 +344,9 @@ class Client:
             return ""
         if isinstance(spec, tuple):
             kind, times = spec
-            self.soak.simulator.faults.push(kind, times=times, retry_after=0.05, match=token)
+            self.soak.simulator.faults.push(
+                kind, times=times, retry_after=0.05, match=token
+            )
             return ""
         return spec.format(after=self.rng.randint(1, 12))
 
@@ -478,7 +488,9 @@ class Soak:
                 await asyncio.sleep(rng.uniform(1, 3))
                 await asyncio.to_thread(db.outage, False)
 
-    async def drive(self, sessions: list[dict], redis: Redis | None, db: Database) -> list[Client]:
+    async def drive(
+        self, sessions: list[dict], redis: Redis | None, db: Database
+    ) -> list[Client]:
         rng = random.Random(self.args.seed)
         clients = [
             Client(self, user["session"], thread, random.Random(rng.random()))
@@ -495,7 +507,7 @@ class Soak:
         return clients
 
 
-# --- setup and invariants ------------------------------------------------------------------
+# --- setup and invariants -------------------------------------------------------------
 
 
 def setup_django(database_url: str) -> None:
@@ -618,7 +630,7 @@ def check(soak: Soak, clients: list[Client], before_sync: dict[int, tuple]) -> d
     # Pages recover on reconnect: a fresh sync shows every message as stored.
     recovered = 0
     for client in clients:
-        for pk, (status, _, html) in client.seen.items():
+        for pk, (status, _, _html) in client.seen.items():
             recovered += 1
             stored = messages.get(pk)
             if stored is None or stored.status != status:

@@ -65,7 +65,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 return True
             except Exception as exc:
                 logger.warning(
-                    "Channel layer unavailable on connect (try %d): %r", attempt + 1, exc
+                    "Channel layer unavailable on connect (try %d): %r",
+                    attempt + 1,
+                    exc,
                 )
         return False
 

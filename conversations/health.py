@@ -11,7 +11,7 @@ OPERATOR_CATEGORIES = ("auth", "access_denied")
 ALERT_WINDOW = timedelta(hours=24)
 
 ALERT = (
-    "The model provider is refusing this server’s credentials: {count} "
+    "The model provider refuses the credentials of this server: {count} "
     "repl{plural} failed with “{category}” since {since:%Y-%m-%d %H:%M} UTC. "
     "Check DASHSCOPE_API_KEY and DASHSCOPE_REGION (key, region and base URL must "
     "match), then restart the app."

@@ -9,7 +9,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError, close_old_connections
@@ -17,8 +16,6 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from conversations.broadcast import thread_broadcast
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Errors of a database that is away, as opposed to a query the app got wrong
 # (an IntegrityError is an answer, not an outage, and is never retried).
@@ -30,7 +27,7 @@ FINISH_DELAYS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15)
 SEND_DELAYS = (0.1, 0.3, 0.6, 1.0)
 
 
-def _retry_sync(func: Callable[[], T], delays: tuple[float, ...], what: str) -> T:
+def _retry_sync[T](func: Callable[[], T], delays: tuple[float, ...], what: str) -> T:
     for delay in delays:
         try:
             return func()
@@ -42,7 +39,7 @@ def _retry_sync(func: Callable[[], T], delays: tuple[float, ...], what: str) -> 
     return func()
 
 
-def with_db_retry(
+def with_db_retry[T](
     func: Callable[[], T], *, what: str, delays: tuple[float, ...] = SEND_DELAYS
 ) -> T:
     """Run a short sync unit of work, retrying it while the database is away.
@@ -52,7 +49,7 @@ def with_db_retry(
     return _retry_sync(func, delays, what)
 
 
-async def adb_retry(
+async def adb_retry[T](
     func: Callable[[], T], *, what: str, delays: tuple[float, ...] = FINISH_DELAYS
 ) -> T:
     """The async twin: each attempt runs in the database thread; waits don't."""

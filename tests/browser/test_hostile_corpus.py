@@ -31,7 +31,8 @@ document.addEventListener('securitypolicyviolation',
 
 def batches() -> list[str]:
     return [
-        "[[echo]] [[pace:ttft=0,tps=300]]\n\n" + "\n\n".join(BROWSER_CORPUS[i : i + BATCH])
+        "[[echo]] [[pace:ttft=0,tps=300]]\n\n"
+        + "\n\n".join(BROWSER_CORPUS[i : i + BATCH])
         for i in range(0, len(BROWSER_CORPUS), BATCH)
     ]
 
@@ -45,9 +46,11 @@ def test_the_corpus_neither_executes_nor_loads_anything_from_elsewhere(
     dialogs: list[str] = []
     page.on(
         "request",
-        lambda r: foreign.append(r.url)
-        if urlsplit(r.url).netloc != origin and not r.url.startswith("data:")
-        else None,
+        lambda r: (
+            foreign.append(r.url)
+            if urlsplit(r.url).netloc != origin and not r.url.startswith("data:")
+            else None
+        ),
     )
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.add_init_script(WATCH)
@@ -63,7 +66,9 @@ def test_the_corpus_neither_executes_nor_loads_anything_from_elsewhere(
         else:
             area.press("Enter")
         expect(replies).to_have_count(n + 1)
-        expect(replies.last).to_have_attribute("data-status", "completed", timeout=30_000)
+        expect(replies.last).to_have_attribute(
+            "data-status", "completed", timeout=30_000
+        )
         expect(replies.last.locator('[data-testid="message-body"]')).to_contain_text(
             re.compile(r"__pwned|evil\.invalid")
         )

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from chatsite.asgi import application
 from conversations import services
@@ -34,8 +36,10 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 refs = st.sampled_from(REFS) | values
@@ -176,14 +180,14 @@ def test_generated_frames_never_crash_leak_or_touch_others_rows(
         assert "Traceback" not in answer and 'File "' not in answer, answer
     assert snapshot_of_others(alice) == before
     # Every reply the fuzzing started has reached a terminal state.
-    stuck = Message.objects.filter(
-        thread__owner=alice, status=Message.Status.STREAMING
-    )
+    stuck = Message.objects.filter(thread__owner=alice, status=Message.Status.STREAMING)
     assert not stuck.exists()
     # Nothing of Alice's points into someone else's thread.
-    foreign_parent = Message.objects.filter(thread__owner=alice).exclude(
-        parent__isnull=True
-    ).exclude(parent__thread__owner=alice)
+    foreign_parent = (
+        Message.objects.filter(thread__owner=alice)
+        .exclude(parent__isnull=True)
+        .exclude(parent__thread__owner=alice)
+    )
     assert not foreign_parent.exists()
     world["thread"].refresh_from_db()
     leaf = world["thread"].active_leaf

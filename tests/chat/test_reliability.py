@@ -73,7 +73,7 @@ def outage(monkeypatch):
     return state
 
 
-# --- upstream faults ---------------------------------------------------------------
+# --- upstream faults ------------------------------------------------------------------
 
 
 async def test_a_rate_limit_before_the_first_token_is_retried_then_answered(
@@ -88,7 +88,9 @@ async def test_a_rate_limit_before_the_first_token_is_retried_then_answered(
     assert 'data-status="completed"' in final
     # Two refused attempts and the one that answered.
     posts = [
-        r for r in list(upstream.state.requests)[before:] if r["path"].endswith("/responses")
+        r
+        for r in list(upstream.state.requests)[before:]
+        if r["path"].endswith("/responses")
     ]
     assert len(posts) == 3
 
@@ -206,12 +208,10 @@ async def test_only_a_cut_reply_can_be_continued(connect, thread, alice):
     assert reply.status == "completed"
 
 
-# --- database outages ----------------------------------------------------------------
+# --- database outages -----------------------------------------------------------------
 
 
-async def test_a_send_survives_a_short_database_outage(
-    connect, thread, alice, outage
-):
+async def test_a_send_survives_a_short_database_outage(connect, thread, alice, outage):
     viewer = await connect(alice, thread)
     outage.start(queries=2)
     await viewer.send(action="send", message="Through the outage", client_id="c1")
@@ -261,7 +261,7 @@ async def test_a_reply_reaches_its_end_through_an_outage_while_it_streams(
     assert reply.html in final
 
 
-# --- idempotency -----------------------------------------------------------------------
+# --- idempotency ----------------------------------------------------------------------
 
 
 async def test_a_double_click_creates_one_turn(connect, thread, alice):
@@ -307,7 +307,7 @@ async def test_two_tabs_sending_at_once_get_one_turn_and_one_clear_refusal(
     assert [m.role for m in await messages_of(thread)] == ["user", "assistant"]
 
 
-# --- hostile frames ---------------------------------------------------------------------
+# --- hostile frames -------------------------------------------------------------------
 
 
 async def test_other_users_ids_change_nothing(connect, thread, alice, bob):
@@ -404,7 +404,7 @@ def _fresh_rate_limits():
         cache.clear()
 
 
-# --- a wrong API key --------------------------------------------------------------------
+# --- a wrong API key ------------------------------------------------------------------
 
 
 def admin_page(path: str) -> str:
@@ -433,9 +433,7 @@ async def test_a_wrong_key_is_clear_to_the_user_and_loud_for_operators(
     assert any("refused the API key" in r.getMessage() for r in errors)
     assert not any("sk-wrong" in r.getMessage() for r in caplog.records)
 
-    page = await database_sync_to_async(admin_page)(
-        "/admin/conversations/message/"
-    )
-    assert "refusing this server’s credentials: 1 reply failed" in page
+    page = await database_sync_to_async(admin_page)("/admin/conversations/message/")
+    assert "refuses the credentials of this server: 1 reply failed" in page
     assert "DASHSCOPE_API_KEY" in page
     assert "sk-wrong" not in page

