@@ -6,7 +6,9 @@ No answer is a server error, and nothing of another user's changes.
 import pytest
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from conversations import services
 from conversations.models import Message, Thread
