@@ -111,7 +111,12 @@ class FrameSender:
         if not added and self.live.stable_html != before_html:
             # The stable part was re-rendered (rare): send it whole.
             payload = json.loads(self.live.snapshot())
-        await broadcast_quietly(self.live.thread_id, json.dumps(payload))
+        await broadcast_quietly(
+            self.live.thread_id,
+            json.dumps(payload),
+            reply_id=self.live.reply_id,
+            seq=self.live.seq,
+        )
 
 
 @dataclass

@@ -66,7 +66,9 @@ async def adb_retry[T](
 BROADCAST_DELAYS = (0.05, 0.5, None)
 
 
-async def broadcast_quietly(thread_id: object, text: str) -> bool:
+async def broadcast_quietly(
+    thread_id: object, text: str, *, reply_id: int | None = None, seq: int = 0
+) -> bool:
     """Broadcast, but never let a channel layer outage break the caller.
 
     What is lost is only a live frame: the stored state is the truth, and a
@@ -74,7 +76,7 @@ async def broadcast_quietly(thread_id: object, text: str) -> bool:
     """
     for delay in BROADCAST_DELAYS:
         try:
-            await thread_broadcast(thread_id, text)
+            await thread_broadcast(thread_id, text, reply_id=reply_id, seq=seq)
             return True
         except Exception as exc:  # redis-py, OSError, timeouts: all the same here
             logger.warning("Channel layer unavailable, frame not sent: %r", exc)

@@ -155,23 +155,14 @@ async def test_a_reconnecting_viewer_gets_the_reply_so_far_then_live(
     reply = (await messages_of(thread))[1]
     second = await connect(alice, thread)
     await second.send(action="sync", after=str(reply.pk))
-    snap_text = await second.until(lambda t: t.startswith('{"t": "snap"'))
-    snap = json.loads(snap_text)
+    snap = json.loads(await second.until(lambda t: t.startswith('{"t": "snap"')))
     assert snap["id"] == reply.pk
     assert snap["stable"] + snap["tail"]
-    seen_before = len(second.received)
     await second.until_final()
-    later = [
-        json.loads(t)
-        for t in second.received[seen_before:]
-        if t.startswith('{"t": "frame"')
-    ]
-    # Frames already queued for this socket when the snapshot was taken can
-    # arrive after it; they are older (chat.js drops them by `seq`). The
-    # newer ones continue the snapshot in order, none twice.
-    newer = [f["seq"] for f in later if f["seq"] > snap["seq"]]
-    assert newer
-    assert newer == sorted(set(newer))
+    later = [f for f in second.frames() if f["t"] == "frame"]
+    # Frames after the snapshot continue it: none is older, none is skipped.
+    assert all(f["seq"] > snap["seq"] for f in later)
+    assert [f["seq"] for f in later] == sorted({f["seq"] for f in later})
 
 
 async def test_deltas_are_coalesced_into_frames(connect, thread, alice, settings):
