@@ -11,6 +11,19 @@ from conversations.gateway.client import (
     conversation_items,
     stream_reply,
 )
+from conversations.gateway.compat import (
+    CompatError,
+    EmbeddingUnavailable,
+    Route,
+    batch_create,
+    batch_retrieve,
+    embed_texts,
+    file_content,
+    file_delete,
+    file_upload,
+    jsonl,
+    route_for,
+)
 from conversations.gateway.events import (
     Completed,
     Event,
@@ -26,6 +39,17 @@ from conversations.gateway.events import (
 )
 
 __all__ = [
+    "CompatError",
+    "EmbeddingUnavailable",
+    "Route",
+    "batch_create",
+    "batch_retrieve",
+    "embed_texts",
+    "file_content",
+    "file_delete",
+    "file_upload",
+    "jsonl",
+    "route_for",
     "Completed",
     "ConversationGone",
     "Event",
