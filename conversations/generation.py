@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import gateway, services
+from conversations import attachments, gateway, semantic, services
 from conversations.broadcast import thread_broadcast
 from conversations.context import ContextPlan, plan_context
 from conversations.errors import describe_failure
@@ -146,6 +146,11 @@ async def _stream(
     outcome: Outcome,
 ) -> ContextPlan:
     used = reply.settings_used
+    # Images or documents take the turn to Chat Completions, which has no
+    # server-side context: the stored path is sent whole.
+    extras = await database_sync_to_async(attachments.turn_attachments)(reply)
+    if extras.any:
+        plan = ContextPlan(Mode.REBUILT, extras.history, path_ids=plan.path_ids)
     if plan.create_conversation:
         try:
             conversation_id = await gateway.conversation_create(
@@ -172,6 +177,8 @@ async def _stream(
             temperature=used.get("temperature"),
             top_p=used.get("top_p"),
             session_cache=bool(used.get("session_cache")),
+            images=extras.images,
+            file_ids=extras.file_ids,
         )
         response_id = ""
         async for event in gateway.stream_reply(request):
@@ -234,9 +241,11 @@ def _record(
     usage: gateway.Usage | None,
     error_code: str = "",
 ) -> services.ResponseRecord:
+    route = gateway.route_for(request)
     return services.ResponseRecord(
         response_id=response_id,
-        model=request.model,
+        model=route.model,
+        api=route.api,
         status=status,
         previous_response_id=request.previous_response_id,
         conversation_id=request.conversation,
@@ -282,6 +291,9 @@ async def _finish(
         )
         html = await database_sync_to_async(reply_final_html)(reply)
         await thread_broadcast(live.thread_id, html)
+        await database_sync_to_async(semantic.schedule_embedding)(
+            [reply.parent_id, reply.pk]
+        )
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:
