@@ -26,9 +26,11 @@ def upstream(upstream_server: SimulatorServer, settings) -> Iterator[SimulatorSe
     settings.CHAT_SAVE_INTERVAL_MS = 100
     upstream_server.faults.clear()
     upstream_server.state.clock_offset = 0.0
+    upstream_server.compat.outages.clear()
     yield upstream_server
     upstream_server.faults.clear()
     upstream_server.state.clock_offset = 0.0
+    upstream_server.compat.outages.clear()
 
 
 @pytest.fixture
