@@ -231,12 +231,15 @@ QWEN_LONG_MODEL = config.env.str("QWEN_LONG_MODEL", default="qwen-long")
 QWEN_EMBEDDING_MODEL = config.env.str(
     "QWEN_EMBEDDING_MODEL", default="text-embedding-v4"
 )
-QWEN_EMBEDDING_DIMENSIONS = config.read_choice(
-    "QWEN_EMBEDDING_DIMENSIONS",
-    "1024",
-    ["2048", "1536", "1024", "768", "512", "256", "128", "64"],
+# text-embedding-v4's dimensions (overview 004); vectors of another size are
+# re-embedded by `embed_messages`.
+QWEN_EMBEDDING_DIMENSIONS = int(
+    config.read_choice(
+        "QWEN_EMBEDDING_DIMENSIONS",
+        "1024",
+        ["2048", "1536", "1024", "768", "512", "256", "128", "64"],
+    )
 )
-QWEN_EMBEDDING_DIMENSIONS = int(QWEN_EMBEDDING_DIMENSIONS)
 # Embed each stored message in the background (off: run `embed_messages`).
 EMBEDDINGS_AUTO = config.read_bool("EMBEDDINGS_AUTO", True)
 SEMANTIC_MIN_SCORE = config.read_float(

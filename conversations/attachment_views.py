@@ -54,7 +54,7 @@ def _readable(request: HttpRequest, attachment_id: int) -> Attachment:
 
 @require_GET
 @login_required
-def attachment_file(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_file(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = _readable(request, attachment_id)
     try:
         handle = attachment.file.open("rb")

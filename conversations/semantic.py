@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import close_old_connections, transaction
+from django.db.models import QuerySet
 
 from conversations import access, gateway
 from conversations.models import Message, MessageEmbedding
@@ -48,7 +49,7 @@ class EmbedOutcome:
     remaining: int
 
 
-def _stale_or_missing() -> "object":
+def _stale_or_missing() -> QuerySet[Message]:
     return (
         Message.objects.filter(status=Message.Status.COMPLETED)
         .exclude(text="")
@@ -78,9 +79,7 @@ def messages_embed(
         chunk = list(
             Message.objects.filter(pk__in=ids[start : start + CHUNK]).order_by("pk")
         )
-        vectors = async_to_sync(gateway.embed_texts)(
-            [m.text[:8000] for m in chunk]
-        )
+        vectors = async_to_sync(gateway.embed_texts)([m.text[:8000] for m in chunk])
         with transaction.atomic():
             for message, vector in zip(chunk, vectors, strict=True):
                 MessageEmbedding.objects.update_or_create(
@@ -184,9 +183,7 @@ def semantic_search(
             scored.append((score, message_id))
     scored.sort(reverse=True)
     top = scored[:limit]
-    messages = Message.objects.select_related("thread").in_bulk(
-        [pk for _, pk in top]
-    )
+    messages = Message.objects.select_related("thread").in_bulk([pk for _, pk in top])
     return SemanticResults(
         [SimilarMessage(messages[pk], score) for score, pk in top if pk in messages]
     )

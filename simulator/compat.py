@@ -86,9 +86,54 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 _WORD_CONCEPT = {word: name for name, words in CONCEPTS.items() for word in words}
 _STOPWORDS = frozenset(
-    "a an the and or but of to in on at for with my your our is are was were be "
-    "it its this that i you we he she they me do does did how what why can could "
-    "please about from as by into".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "my",
+        "your",
+        "our",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "i",
+        "you",
+        "we",
+        "he",
+        "she",
+        "they",
+        "me",
+        "do",
+        "does",
+        "did",
+        "how",
+        "what",
+        "why",
+        "can",
+        "could",
+        "please",
+        "about",
+        "from",
+        "as",
+        "by",
+        "into",
+    ]
 )
 
 
@@ -503,9 +548,7 @@ class CompatApis:
     async def file_list(self, request: web.Request) -> web.StreamResponse:
         # `purpose` and `order` filters are not supported upstream (004).
         items = [f.object() for f in self.files.values()]
-        return web.json_response(
-            {"object": "list", "data": items, "has_more": False}
-        )
+        return web.json_response({"object": "list", "data": items, "has_more": False})
 
     async def file_get(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._file(request.match_info["id"]).object())
@@ -718,7 +761,7 @@ def _describe_image(url: str) -> str:
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
         width = int.from_bytes(data[16:20], "big")
         height = int.from_bytes(data[20:24], "big")
-        return f"I see a {kind} image of {width}×{height} pixels."
+        return f"I see a {kind} image of {width}x{height} pixels."
     return f"I see a {kind} image ({len(data):,} bytes)."
 
 

@@ -13,6 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from . import errors, events
+
+# Chat Completions, Embedding, File and Batch (issue #11) live in their own module.
+from .compat import COMPAT_PREFIX, CompatApis
 from .directives import parse_directives
 from .faults import PRE_STREAM, Fault, FaultQueue, make_fault
 from .state import (
@@ -22,9 +25,6 @@ from .state import (
     normalize_input,
 )
 from .turn import Step, Turn, last_user_text, prepare_turn
-
-# Chat Completions, Embedding, File and Batch (issue #11) live in their own module.
-from .compat import COMPAT_PREFIX, CompatApis  # noqa: E402
 
 PREFIX = "/api/v2/apps/protocols/compatible-mode/v1"
 CONTROL = "/_simulator"

@@ -42,6 +42,7 @@ async def stream_chat(request: ReplyRequest) -> AsyncIterator[Event]:
     async for event in chat(request):
         yield event
 
+
 # An SDK client is bound to the event loop it first ran on (its connection
 # pool is), so each loop gets its own; a dead loop takes its client with it.
 _clients: weakref.WeakKeyDictionary[

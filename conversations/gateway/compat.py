@@ -132,7 +132,7 @@ def chat_messages(request: ReplyRequest) -> list[dict[str, Any]]:
         messages.append(
             {"role": "system", "content": "fileid://" + ",".join(request.file_ids)}
         )
-    history = (
+    history: list[dict[str, Any]] = (
         [{"role": "user", "content": request.input}]
         if isinstance(request.input, str)
         else [dict(m) for m in request.input]

@@ -103,9 +103,7 @@ def _upload(thread, alice, name, data):
 
 @database_sync_to_async
 def _replies(thread):
-    return list(
-        Message.objects.filter(thread=thread, role="assistant").order_by("pk")
-    )
+    return list(Message.objects.filter(thread=thread, role="assistant").order_by("pk"))
 
 
 @database_sync_to_async
@@ -127,7 +125,7 @@ async def test_a_turn_with_an_image_goes_to_a_vision_model_and_the_thread_goes_o
         attachments=str(image.pk),
     )
     final = await viewer.until_final()
-    assert "PNG image of 3×2 pixels" in final
+    assert "PNG image of 3x2 pixels" in final
     assert 'data-testid="message-attachment"' in "".join(viewer.received)
     [reply] = await _replies(thread)
     assert reply.status == "completed"
@@ -165,8 +163,12 @@ async def test_a_document_is_read_by_the_long_context_model(
     [reply] = await _replies(thread)
     [response] = await _responses(reply)
     assert (response.api, response.model) == ("chat", "qwen-long")
-    sent = [r for r in upstream.state.requests if r["path"].endswith("/chat/completions")]
-    assert sent[-1]["body"]["messages"][0]["content"] == f"fileid://{doc.upstream_file_id}"
+    sent = [
+        r for r in upstream.state.requests if r["path"].endswith("/chat/completions")
+    ]
+    assert (
+        sent[-1]["body"]["messages"][0]["content"] == f"fileid://{doc.upstream_file_id}"
+    )
 
 
 @pytest.mark.django_db

@@ -50,14 +50,18 @@ async def test_an_image_turn_streams_through_chat_completions():
     assert isinstance(events[0], gateway.Started)
     done = events[-1]
     assert isinstance(done, gateway.Completed)
-    assert "3×2 pixels" in done.text
-    assert done.text == "".join(e.text for e in events if isinstance(e, gateway.TextDelta))
+    assert "3x2 pixels" in done.text
+    assert done.text == "".join(
+        e.text for e in events if isinstance(e, gateway.TextDelta)
+    )
     assert done.usage.total_tokens == done.usage.input_tokens + done.usage.output_tokens
 
 
 async def test_an_unknown_document_fails_as_a_bad_request():
     events = await collect(
-        gateway.ReplyRequest(input="What does it say?", model="qwen3-max", file_ids=("file-fe-nope",))
+        gateway.ReplyRequest(
+            input="What does it say?", model="qwen3-max", file_ids=("file-fe-nope",)
+        )
     )
     assert len(events) == 1
     assert events[0].category == Cat.BAD_REQUEST

@@ -55,7 +55,7 @@ async def test_chat_streams_a_vision_answer_with_usage(compat):
             pieces.append(choice.delta.content or "")
             finish = choice.finish_reason or finish
         usage = chunk.usage or usage
-    assert "PNG image of 3×2 pixels" in "".join(pieces)
+    assert "PNG image of 3x2 pixels" in "".join(pieces)
     assert len([p for p in pieces if p]) > 3
     assert finish == "stop"
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
@@ -134,7 +134,9 @@ async def test_embedding_outage_answers_503(simulator, compat):
 
 async def test_files_for_extract_are_read_by_qwen_long(compat):
     text = b"The launch is planned for March. The budget is 40 thousand euros."
-    uploaded = await compat.files.create(file=("plan.txt", text), purpose="file-extract")
+    uploaded = await compat.files.create(
+        file=("plan.txt", text), purpose="file-extract"
+    )
     assert uploaded.id.startswith("file-fe-")
     listed = await compat.files.list()
     assert [f.id for f in listed.data] == [uploaded.id]
@@ -212,6 +214,8 @@ async def test_batch_completion_window_units_are_checked(compat, window):
 
 
 async def test_uploaded_file_content_is_not_retrievable(compat):
-    uploaded = await compat.files.create(file=("a.txt", b"secret"), purpose="file-extract")
+    uploaded = await compat.files.create(
+        file=("a.txt", b"secret"), purpose="file-extract"
+    )
     with pytest.raises(openai.BadRequestError, match="not supported"):
         await compat.files.content(uploaded.id)

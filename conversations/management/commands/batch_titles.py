@@ -24,7 +24,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        threads = batches.threads_needing_titles(include_summarised=bool(options["all"]))
+        threads = batches.threads_needing_titles(
+            include_summarised=bool(options["all"])
+        )
         limit = options["limit"]
         if isinstance(limit, int):
             threads = threads[:limit]
