@@ -107,6 +107,12 @@ def attachment_upload(
                     limit=_size(limit), name=name, size=_size(size)
                 )
             )
+    if kind == Attachment.Kind.IMAGE:
+        waiting = thread.attachments.filter(
+            kind=Attachment.Kind.IMAGE, message__isnull=True, uploader=uploader
+        ).count()
+        if waiting >= MAX_PER_MESSAGE:
+            raise AttachmentInvalid(TOO_MANY.format(limit=MAX_PER_MESSAGE))
     file_id = ""
     if kind == Attachment.Kind.DOCUMENT:
         data = upload.read()
@@ -161,6 +167,23 @@ def attachment_remove(*, attachment: Attachment) -> None:
         attachment.delete()
     if stored:
         transaction.on_commit(lambda: storage.delete(stored))
+
+
+def thread_attachments_purge(*, thread: Thread) -> None:
+    """Before a thread is deleted: its documents upstream, its files here."""
+    for attachment in thread.attachments.all():
+        if attachment.upstream_file_id:
+            try:
+                async_to_sync(gateway.file_delete)(attachment.upstream_file_id)
+            except gateway.CompatError as exc:
+                logger.warning(
+                    "Could not delete file %s upstream: %s",
+                    attachment.upstream_file_id,
+                    exc.failure.message,
+                )
+        if attachment.file.name:
+            name, storage = attachment.file.name, attachment.file.storage
+            transaction.on_commit(lambda n=name, s=storage: s.delete(n))
 
 
 def thread_documents(thread: Thread) -> QuerySet[Attachment]:

@@ -63,6 +63,10 @@ def thread_archive(*, thread: Thread, archived: bool) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
+    # Avoids an import cycle (attachments reads the context module).
+    from conversations.attachments import thread_attachments_purge
+
+    thread_attachments_purge(thread=thread)
     thread.delete()
 
 

@@ -181,3 +181,25 @@ def test_someone_elses_upload_cannot_be_claimed(thread, alice, bob):
         thread=thread, message=sent.user_message, ids=[image.pk], uploader=alice
     )
     assert claimed == []
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("upstream")
+def test_deleting_a_thread_deletes_its_documents_upstream(thread, alice, upstream):
+    doc = attachments.attachment_upload(
+        thread=thread, uploader=alice, upload=SimpleUploadedFile("a.md", DOC)
+    )
+    services.thread_delete(thread=thread)
+    assert doc.upstream_file_id not in upstream.compat.files
+    assert Attachment.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("upstream")
+def test_at_most_four_images_wait_for_one_message(thread, alice):
+    client = client_for(alice)
+    for i in range(4):
+        assert upload(client, thread, f"p{i}.png", PNG)["status"] == 201
+    result = upload(client, thread, "p5.png", PNG)
+    assert result["status"] == 400
+    assert result["error"] == "At most 4 images can go with one message."
