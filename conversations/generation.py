@@ -117,13 +117,20 @@ def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
     return reply, plan_context(reply, rebuild=rebuild)
 
 
+def _load_turn(
+    reply_id: int,
+) -> tuple[Message, ContextPlan, attachments.TurnAttachments]:
+    reply, plan = _load_plan(reply_id, False)
+    return reply, plan, attachments.turn_attachments(reply)
+
+
 async def _run(live: LiveReply) -> None:
     outcome = Outcome()
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
-        reply, plan = await database_sync_to_async(_load_plan)(live.reply_id, False)
-        plan = await _stream(live, reply, plan, sender, outcome)
+        reply, plan, extras = await database_sync_to_async(_load_turn)(live.reply_id)
+        plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = "Stopped."
@@ -142,13 +149,13 @@ async def _stream(
     live: LiveReply,
     reply: Message,
     plan: ContextPlan,
+    extras: attachments.TurnAttachments,
     sender: FrameSender,
     outcome: Outcome,
 ) -> ContextPlan:
     used = reply.settings_used
     # Images or documents take the turn to Chat Completions, which has no
     # server-side context: the stored path is sent whole.
-    extras = await database_sync_to_async(attachments.turn_attachments)(reply)
     if extras.any:
         plan = ContextPlan(Mode.REBUILT, extras.history, path_ids=plan.path_ids)
     if plan.create_conversation:

@@ -127,8 +127,9 @@ def chat_messages(request: ReplyRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.instructions:
         messages.append({"role": "system", "content": request.instructions})
-    if request.file_ids:
-        # qwen-long reads uploaded documents named in a system message.
+    if request.file_ids and not request.images:
+        # qwen-long reads uploaded documents named in a system message; a
+        # vision model refuses `fileid://`, so a turn with images skips them.
         messages.append(
             {"role": "system", "content": "fileid://" + ",".join(request.file_ids)}
         )

@@ -49,7 +49,7 @@
       showError("");
       li.dataset.id = String(result.body.id);
       li.dataset.kind = result.body.kind;
-      li.firstChild.textContent = (result.body.kind === "image" ? "🖼 " : "📄 ") + result.body.name;
+      li.firstChild.textContent = (result.body.kind === "image" ? "Image: " : "Document: ") + result.body.name;
       var remove = document.createElement("button");
       remove.type = "button";
       remove.className = "button button--quiet";

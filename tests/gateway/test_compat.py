@@ -103,3 +103,20 @@ async def test_files_upload_and_delete():
     await gateway.file_delete(file_id)
     with pytest.raises(gateway.CompatError, match="Unsupported file type"):
         await gateway.file_upload(name="a.exe", data=b"MZ")
+
+
+async def test_a_turn_with_images_and_documents_goes_to_the_vision_model(upstream):
+    file_id = await gateway.file_upload(name="a.txt", data=b"Some notes.")
+    events = await collect(
+        gateway.ReplyRequest(
+            input="Describe it",
+            model="qwen3-max",
+            images=(PNG_URL,),
+            file_ids=(file_id,),
+        )
+    )
+    assert isinstance(events[-1], gateway.Completed)
+    assert "3x2 pixels" in events[-1].text
+    sent = [r for r in upstream.state.requests if r["path"].endswith("/completions")]
+    assert sent[-1]["body"]["model"] == "qwen3-vl-plus"
+    assert "fileid://" not in str(sent[-1]["body"]["messages"])
