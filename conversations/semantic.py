@@ -30,7 +30,9 @@ CHUNK = 10  # text-embedding-v4 takes at most 10 inputs per call
 
 
 def pack(vector: list[float]) -> bytes:
-    return array("f", vector).tobytes()
+    """A unit vector as float32 bytes: a search is then one dot product per row."""
+    norm = _norm(vector)
+    return array("f", [v / norm for v in vector]).tobytes()
 
 
 def unpack(data: bytes | memoryview) -> array:
@@ -167,7 +169,8 @@ def semantic_search(
     except gateway.EmbeddingUnavailable as exc:
         logger.warning("Search by meaning unavailable: %s", exc.failure.message)
         return SemanticResults([], unavailable=True)
-    query_norm = _norm(vector)
+    norm = _norm(vector)
+    unit = [v / norm for v in vector]
     rows = MessageEmbedding.objects.filter(
         message__thread__in=access.threads_visible_to(user),
         model=settings.QWEN_EMBEDDING_MODEL,
@@ -175,10 +178,9 @@ def semantic_search(
     ).values_list("message_id", "vector")
     scored = []
     for message_id, data in rows.iterator(chunk_size=500):
-        values = unpack(data)
-        score = sum(a * b for a, b in zip(vector, values, strict=False)) / (
-            query_norm * _norm(values)
-        )
+        # Both sides are unit vectors: the dot product is the cosine.
+        # math.sumprod runs in C: ~8x a generator (bench/semantic_search.py).
+        score = math.sumprod(unit, unpack(data))
         if score >= settings.SEMANTIC_MIN_SCORE:
             scored.append((score, message_id))
     scored.sort(reverse=True)
