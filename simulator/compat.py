@@ -18,7 +18,6 @@ import io
 import json
 import math
 import re
-import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -784,7 +783,3 @@ def _json_answer(question: str) -> str:
     title = " ".join(conversation[-6:])[:60] or "Untitled"
     summary = " ".join(conversation[-25:])[:200] or "An empty conversation."
     return json.dumps({"title": title.strip(" .,").capitalize(), "summary": summary})
-
-
-def _time() -> float:
-    return time.time()

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import openai
@@ -26,10 +26,13 @@ from conversations.gateway.events import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from conversations.gateway.compat import Route
+
 logger = logging.getLogger(__name__)
 
 
-def route_for(request: ReplyRequest):  # type: ignore[no-untyped-def]
+def route_for(request: ReplyRequest) -> "Route":
     # Imported late: compat.py imports this module's error mapping.
     from conversations.gateway.compat import route_for as route
 
