@@ -65,3 +65,17 @@ def test_threads_with_a_summary_are_skipped(alice, capsys):
     assert batches.threads_needing_titles() == []
     call_command("batch_titles", "--poll-seconds", "0")
     assert "No thread needs a title." in capsys.readouterr().out
+
+
+def test_admins_see_batch_jobs_and_their_outcome(alice, django_user_model, client):
+    thread_with(alice, "Plan a trip to Lisbon")
+    call_command("batch_titles", "--poll-seconds", "0")
+    job = BatchJob.objects.get()
+    admin = django_user_model.objects.create_superuser("root", password="root-pass-1")
+    client.force_login(admin)
+    listing = client.get("/admin/conversations/batchjob/").content.decode()
+    assert job.batch_id in listing
+    assert "completed" in listing
+    page = client.get(f"/admin/conversations/batchjob/{job.pk}/change/")
+    assert page.status_code == 200
+    assert "applied" in page.content.decode()
