@@ -147,11 +147,12 @@ class UpstreamResponseAdmin(admin.ModelAdmin):
         "response_id",
         "message",
         "model",
+        "api",
         "status",
         "total_tokens",
         "created_at",
     ]
-    list_filter = ["status", "model"]
+    list_filter = ["status", "model", "api"]
     search_fields = ["response_id", "previous_response_id", "conversation_id"]
 
     def has_add_permission(self, request) -> bool:

@@ -203,3 +203,17 @@ def test_at_most_four_images_wait_for_one_message(thread, alice):
     result = upload(client, thread, "p5.png", PNG)
     assert result["status"] == 400
     assert result["error"] == "At most 4 images can go with one message."
+
+
+@pytest.mark.django_db
+def test_a_document_is_refused_clearly_when_the_file_api_is_down(
+    thread, alice, upstream
+):
+    upstream.compat.outages.add("files")
+    result = upload(client_for(alice), thread, "plan.txt", DOC)
+    assert result["status"] == 400
+    assert result["error"].startswith(
+        "“plan.txt” could not be handed to the model provider:"
+    )
+    assert "unavailable" in result["error"]
+    assert Attachment.objects.count() == 0
