@@ -6,9 +6,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import transaction
 from django.http import Http404
 
-from conversations import access, generation, ratelimit, services
+from conversations import access, attachments, generation, ratelimit, services
 from conversations.broadcast import thread_group
 from conversations.frames import (
     composer_error_html,
@@ -169,12 +170,14 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if not isinstance(text, str) or not isinstance(client_id, str):
             await self._error(MALFORMED)
             return
+        attachment_ids = _attachment_ids(content.get("attachments"))
         try:
             # Retried through a short database outage. Storing and rendering
             # are separate steps: a store that committed is never redone (it
             # would come back as a replay and the reply would never start).
             sent = await database_sync_to_async(with_db_retry)(
-                lambda: self._store_send(text, client_id), what="storing a message"
+                lambda: self._store_send(text, client_id, attachment_ids),
+                what="storing a message",
             )
         except services.MessageInvalid as exc:
             await self._error(str(exc))
@@ -195,11 +198,25 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
-    def _store_send(self, text: str, client_id: str) -> services.Sent:
+    def _store_send(
+        self, text: str, client_id: str, attachment_ids: list[int] | None = None
+    ) -> services.Sent:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
-        return services.message_send(
-            thread=thread, author=self.scope["user"], text=text, client_id=client_id
-        )
+        # One transaction: a retry after an outage redoes the send and its
+        # attachments together, never a stored send without its attachments.
+        with transaction.atomic():
+            sent = services.message_send(
+                thread=thread, author=self.scope["user"], text=text, client_id=client_id
+            )
+            if sent.created and attachment_ids:
+                # Before the reply starts: its turn is decided by what is attached.
+                attachments.attachments_claim(
+                    thread=thread,
+                    message=sent.user_message,
+                    ids=attachment_ids,
+                    uploader=self.scope["user"],
+                )
+        return sent
 
     def _reply_for(self, content: dict[str, Any]) -> Message:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
@@ -329,3 +346,17 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     def _store_continue(self, content: dict[str, Any]) -> Message:
         reply = self._reply_for(content)
         return services.reply_continue(thread=reply.thread, reply=reply)
+
+
+def _attachment_ids(raw: object) -> list[int]:
+    """Ids of uploads sent with a message: "3,4" from the form, or a list."""
+    parts = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(parts, list):
+        return []
+    ids = []
+    for part in parts[:16]:
+        try:
+            ids.append(int(str(part).strip()))
+        except ValueError:
+            continue
+    return ids

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import gateway, services
+from conversations import attachments, gateway, semantic, services
 from conversations.context import ContextPlan, plan_context, plan_continuation
 from conversations.errors import describe_failure
 from conversations.frames import reply_final_html
@@ -138,19 +138,31 @@ def _load_plan(
     return reply, plan_context(reply, rebuild=rebuild)
 
 
+def _load_turn(
+    reply_id: int, continuing: bool = False
+) -> tuple[Message, ContextPlan, attachments.TurnAttachments]:
+    reply, plan = _load_plan(reply_id, False, continuing)
+    extras = attachments.turn_attachments(reply)
+    if continuing and extras.any and isinstance(plan.input, list):
+        # The attachments' path is sent whole: it must end with the kept text
+        # and the request to carry on, as the text-only continuation does.
+        extras.history.extend(plan.input[-2:])
+    return reply, plan, extras
+
+
 async def _run(live: LiveReply) -> None:
     outcome = Outcome()
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
-        reply, plan = await adb_retry(
-            lambda: _load_plan(live.reply_id, False, bool(live.prefix)),
+        reply, plan, extras = await adb_retry(
+            lambda: _load_turn(live.reply_id, bool(live.prefix)),
             what=f"loading reply {live.reply_id}",
             delays=(0.1, 0.3, 0.6, 1, 2),
         )
         if live.prefix:
             outcome.first_token_at = reply.first_token_at
-        plan = await _stream(live, reply, plan, sender, outcome)
+        plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = "Stopped."
@@ -169,10 +181,15 @@ async def _stream(
     live: LiveReply,
     reply: Message,
     plan: ContextPlan,
+    extras: attachments.TurnAttachments,
     sender: FrameSender,
     outcome: Outcome,
 ) -> ContextPlan:
     used = reply.settings_used
+    # Images or documents take the turn to Chat Completions, which has no
+    # server-side context: the stored path is sent whole.
+    if extras.any:
+        plan = ContextPlan(Mode.REBUILT, extras.history, path_ids=plan.path_ids)
     if plan.create_conversation:
         try:
             conversation_id = await gateway.conversation_create(
@@ -199,6 +216,8 @@ async def _stream(
             temperature=used.get("temperature"),
             top_p=used.get("top_p"),
             session_cache=bool(used.get("session_cache")),
+            images=extras.images,
+            file_ids=extras.file_ids,
         )
         response_id = ""
         async for event in gateway.stream_reply(request):
@@ -270,9 +289,11 @@ def _record(
     usage: gateway.Usage | None,
     error_code: str = "",
 ) -> services.ResponseRecord:
+    route = gateway.route_for(request)
     return services.ResponseRecord(
         response_id=response_id,
-        model=request.model,
+        model=route.model,
+        api=route.api,
         status=status,
         previous_response_id=request.previous_response_id,
         conversation_id=request.conversation,
@@ -325,8 +346,11 @@ async def _finish(
 
         # The end of a reply is retried through a database outage: a reply
         # left "streaming" would spin forever on every viewer's page.
-        _, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
+        reply, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
         await broadcast_quietly(live.thread_id, html)
+        await database_sync_to_async(semantic.schedule_embedding)(
+            [reply.parent_id, reply.pk]
+        )
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:
