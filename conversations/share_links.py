@@ -51,6 +51,8 @@ def share_link_create(
 ) -> ShareLink:
     if expiry not in EXPIRY_CHOICES:
         raise ShareLinkInvalid(UNKNOWN_EXPIRY)
+    # The path on screen now, whatever the caller's copy of the thread says.
+    thread.refresh_from_db(fields=["title", "active_leaf"])
     snapshot = _snapshot(thread)
     if not snapshot:
         raise ShareLinkInvalid(NOTHING_TO_SHARE)
