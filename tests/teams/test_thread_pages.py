@@ -83,7 +83,9 @@ def test_each_persona_may_do_exactly_what_its_role_allows(
 
 
 @pytest.mark.parametrize("persona", [OWNER, TEAMMATE, VIEWER, OUTSIDER])
-def test_only_the_owner_may_revoke_a_link(as_user, shared_thread, finished_turn, alice, persona):
+def test_only_the_owner_may_revoke_a_link(
+    as_user, shared_thread, finished_turn, alice, persona
+):
     link = share_links.share_link_create(thread=shared_thread, created_by=alice)
     url = reverse("share-link-revoke", args=[shared_thread.pk, link.pk])
     response = as_user(persona).post(url)
@@ -96,9 +98,7 @@ def test_only_the_owner_may_revoke_a_link(as_user, shared_thread, finished_turn,
         assert link.revoked_at is None
 
 
-def test_a_guessed_thread_id_looks_exactly_like_a_missing_one(
-    as_user, shared_thread
-):
+def test_a_guessed_thread_id_looks_exactly_like_a_missing_one(as_user, shared_thread):
     client = as_user(OUTSIDER)
     real = client.get(reverse("thread", args=[shared_thread.pk]))
     made_up = client.get(reverse("thread", args=[uuid.uuid4()]))
@@ -129,7 +129,10 @@ def test_teammates_see_the_shared_thread_marked_in_their_sidebar(
         assert "Rivers of Europe" in html
         assert 'data-testid="shared-marker"' in html
         assert "Dave's diary" not in html
-    assert "Rivers of Europe" not in as_user(OUTSIDER).get(reverse("home")).content.decode()
+    assert (
+        "Rivers of Europe"
+        not in as_user(OUTSIDER).get(reverse("home")).content.decode()
+    )
 
 
 def test_a_shared_thread_shows_who_wrote_each_message(
