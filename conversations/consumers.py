@@ -142,7 +142,9 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         except Http404:
             await self._error(NO_SUCH_REPLY)
             return
-        generation.reply_stop(reply.pk)
+        if not generation.reply_stop(reply.pk):
+            # Not generated in this process: the one generating it stops it.
+            await self.ask_to_stop(reply.pk)
 
     async def _regenerate(self, content: dict[str, Any]) -> None:
         try:
@@ -236,6 +238,9 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             live = live_reply(reply.pk)
             if live is not None:
                 await self.send(text_data=live.snapshot())
+            else:
+                # Being generated in another server process: ask over there.
+                await self.ask_for_snapshot(reply.pk)
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:
         thread = access.thread_for_reader(self.scope["user"], self.thread.pk)

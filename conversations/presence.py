@@ -15,7 +15,8 @@ from channels.db import database_sync_to_async
 from django.http import Http404
 from django.template.loader import render_to_string
 
-from conversations import access
+from conversations import access, generation
+from conversations.live import live_reply
 from conversations.notify import user_group
 from conversations.people import display_name
 
@@ -44,6 +45,7 @@ class CoViewing:
     channel_name: str
     scope: dict[str, Any]
     group: str
+    thread: Any
 
     async def co_viewing_start(self) -> None:
         user = self.scope["user"]
@@ -106,3 +108,33 @@ class CoViewing:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.co_viewing_stop()
             await self.close(code=CLOSE_ACCESS_LOST)
+
+    # --- replies generated in another server process -------------------------
+    # Only the process running a generation holds its rendered state and its
+    # task; the others reach it through the thread's group. Every socket in
+    # that process answers, so the newcomer may get a snapshot twice: the page
+    # ignores frames whose sequence it has already seen.
+
+    async def ask_for_snapshot(self, reply_id: int) -> None:
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": "reply.snapshot", "reply": reply_id, "to": self.channel_name},
+        )
+
+    async def reply_snapshot(self, event: dict[str, Any]) -> None:
+        live = live_reply(event["reply"])
+        if live is not None and live.thread_id == str(self.thread.pk):
+            await self.channel_layer.send(
+                event["to"], {"type": "thread.send", "text": live.snapshot()}
+            )
+
+    async def ask_to_stop(self, reply_id: int) -> None:
+        """Called only after this socket's user was authorised to stop it."""
+        await self.channel_layer.group_send(
+            self.group, {"type": "reply.stop", "reply": reply_id}
+        )
+
+    async def reply_stop(self, event: dict[str, Any]) -> None:
+        live = live_reply(event["reply"])
+        if live is not None and live.thread_id == str(self.thread.pk):
+            generation.reply_stop(live.reply_id)

@@ -3,6 +3,7 @@ presence, one reply at a time, and sockets closed when access is lost."""
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
@@ -256,3 +257,51 @@ async def test_a_member_made_viewer_can_no_longer_post_on_an_open_socket(
     refusal = await teammate.receive()
     assert consumers.NOT_ALLOWED in refusal
     assert await roles_of(shared_thread) == []
+
+
+async def test_deleting_a_shared_thread_closes_teammates_sockets(
+    connect, shared_thread, bob
+):
+    teammate = await connect(bob, shared_thread)
+    await database_sync_to_async(services.thread_delete)(thread=shared_thread)
+    assert await closed_code(teammate) == CLOSE_ACCESS_LOST
+
+
+async def test_a_reply_generated_in_another_process_is_snapshotted_over_there(
+    connect, shared_thread, alice, bob, monkeypatch
+):
+    owner = await connect(alice, shared_thread)
+    await owner.send(action="send", message=f"Go {SLOW}", client_id="a1")
+    await owner.until(lambda t: is_frame(t) and json.loads(t)["seq"] >= 3)
+    # The teammate's socket behaves as if in another process: the reply is
+    # not live there, only in the owner's socket's process.
+    monkeypatch.setattr(consumers, "live_reply", lambda reply_id: None)
+    teammate = await connect(bob, shared_thread)
+    await teammate.send(action="sync", after="")
+    snap = json.loads(await teammate.until(lambda t: t.startswith('{"t": "snap"')))
+    assert snap["stable"] + snap["tail"]
+    await teammate.until_final()
+
+
+async def test_stop_reaches_the_process_generating_the_reply(
+    connect, shared_thread, alice, bob, monkeypatch
+):
+    owner = await connect(alice, shared_thread)
+    teammate = await connect(bob, shared_thread)
+    await owner.send(action="send", message=f"Go {SLOW}", client_id="a1")
+    await teammate.until(is_frame)
+    reply = await database_sync_to_async(
+        lambda: shared_thread.messages.get(status="streaming")
+    )()
+    # The teammate's process is not generating it: a local stop finds nothing.
+    real = consumers.generation
+    monkeypatch.setattr(
+        consumers,
+        "generation",
+        SimpleNamespace(
+            reply_stop=lambda reply_id: False, reply_start=real.reply_start
+        ),
+    )
+    await teammate.send(action="stop", reply=str(reply.pk))
+    final = await owner.until_final()
+    assert 'data-status="stopped"' in final
