@@ -196,10 +196,19 @@ class TeamAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
     inlines = [MembershipInline]
 
+    # Deleting goes through the service, so live views of its threads close.
+    def delete_model(self, request, obj: Team) -> None:
+        teams.team_delete(team=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for team in queryset:
+            teams.team_delete(team=team)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    """Read-only rows; removal through the service, so live sockets close."""
+    """Read-only rows; every removal (delete or action) goes through the service,
+    so live sockets close and the team keeps an owner."""
 
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role"]
@@ -212,8 +221,20 @@ class MembershipAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    def delete_model(self, request, obj: Membership) -> None:
+        self._remove(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("team"):
+            self._remove(membership)
+
+    def _remove(self, membership: Membership) -> None:
+        # The admin acts as the team's owner would, and keeps the same rule:
+        # a team never loses its last owner.
+        owner = membership.team.memberships.filter(role="owner").first()
+        teams.member_remove(
+            team=membership.team, actor=owner or membership, target=membership
+        )
 
     @admin.action(description="Remove from their team (closes their live views)")
     def remove_members(self, request, queryset) -> None:
@@ -222,13 +243,8 @@ class MembershipAdmin(admin.ModelAdmin):
             return
         removed = 0
         for membership in queryset.select_related("team"):
-            # The admin acts as the team's owner would, and keeps the same rule:
-            # a team never loses its last owner.
-            owner = membership.team.memberships.filter(role="owner").first()
             try:
-                teams.member_remove(
-                    team=membership.team, actor=owner or membership, target=membership
-                )
+                self._remove(membership)
             except teams.TeamInvalid as exc:
                 self.message_user(request, f"{membership}: {exc}", level="error")
             else:

@@ -139,3 +139,15 @@ def thread_share(
     if previous is not None and previous != thread.team_id:
         thread_access_changed(thread.pk)
     return thread
+
+
+@transaction.atomic
+def team_delete(*, team: Team) -> None:
+    """Delete a team: its threads become private, its members' sockets re-check."""
+    user_ids = list(team.memberships.values_list("user_id", flat=True))
+    thread_ids = list(team.threads.values_list("pk", flat=True))
+    team.delete()
+    for user_id in user_ids:
+        user_access_changed(user_id)
+    for thread_id in thread_ids:
+        thread_access_changed(thread_id)

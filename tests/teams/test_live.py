@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import Client
+from django.urls import reverse
 
 from conversations import consumers, services, teams
 from conversations.presence import CLOSE_ACCESS_LOST
@@ -305,3 +307,23 @@ async def test_stop_reaches_the_process_generating_the_reply(
     await teammate.send(action="stop", reply=str(reply.pk))
     final = await owner.until_final()
     assert 'data-status="stopped"' in final
+
+
+async def test_deleting_a_team_in_the_admin_closes_its_members_sockets(
+    connect, shared_thread, team, alice, bob, django_user_model
+):
+    owner = await connect(alice, shared_thread)
+    teammate = await connect(bob, shared_thread)
+
+    def delete_in_admin() -> int:
+        staff = django_user_model.objects.create_superuser("root", "r@x.org", None)
+        client = Client()
+        client.force_login(staff)
+        url = reverse("admin:conversations_team_delete", args=[team.pk])
+        return client.post(url, {"post": "yes"}).status_code
+
+    assert await database_sync_to_async(delete_in_admin)() == 302
+    assert await closed_code(teammate) == CLOSE_ACCESS_LOST
+    # The owner's own thread is private now, and still theirs.
+    await owner.send(action="send", message="Still mine", client_id="a1")
+    await owner.until_final()
