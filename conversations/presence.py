@@ -46,6 +46,7 @@ class CoViewing:
     scope: dict[str, Any]
     group: str
     thread: Any
+    snapshot_seq: dict[int, int]
 
     async def co_viewing_start(self) -> None:
         user = self.scope["user"]
@@ -112,8 +113,8 @@ class CoViewing:
     # --- replies generated in another server process -------------------------
     # Only the process running a generation holds its rendered state and its
     # task; the others reach it through the thread's group. Every socket in
-    # that process answers, so the newcomer may get a snapshot twice: the page
-    # ignores frames whose sequence it has already seen.
+    # that process answers; the newcomer keeps the first snapshot of each
+    # sequence number and drops frames it already covers.
 
     async def ask_for_snapshot(self, reply_id: int) -> None:
         await self.channel_layer.group_send(
@@ -125,8 +126,22 @@ class CoViewing:
         live = live_reply(event["reply"])
         if live is not None and live.thread_id == str(self.thread.pk):
             await self.channel_layer.send(
-                event["to"], {"type": "thread.send", "text": live.snapshot()}
+                event["to"],
+                {
+                    "type": "snapshot.deliver",
+                    "reply": live.reply_id,
+                    "seq": live.seq,
+                    "text": live.snapshot(),
+                },
             )
+
+    async def snapshot_deliver(self, event: dict[str, Any]) -> None:
+        # Several sockets of the generating process may answer: keep the
+        # newest, and let later frames it already covers be dropped.
+        if event["seq"] <= self.snapshot_seq.get(event["reply"], 0):
+            return
+        self.snapshot_seq[event["reply"]] = event["seq"]
+        await self.send(text_data=event["text"])
 
     async def ask_to_stop(self, reply_id: int) -> None:
         """Called only after this socket's user was authorised to stop it."""
