@@ -4,14 +4,47 @@ alice owns the thread and the team "Geography"; bob is a member (the
 teammate), carol a viewer; dave is outside it all.
 """
 
+import contextlib
+
 import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
+from chatsite.asgi import application
 from conversations import services, teams
 from conversations.models import Membership
 
 # Re-exported so socket tests here can use the chat fixtures.
-from tests.chat.conftest import connect, idle_generations  # noqa: F401
+from tests.chat.conftest import Viewer, idle_generations, session_cookie  # noqa: F401
+
+
+@pytest.fixture
+async def connect():
+    """Open thread sockets as the chat tests do, and close them all at the end.
+
+    Closing matters with the Redis layer: a consumer left running keeps a
+    receive pending that binds the layer to this test's event loop.
+    """
+    communicators: list[WebsocketCommunicator] = []
+
+    async def open_socket(user, thread, *, origin: bytes = b"http://localhost"):
+        cookie = await sync_to_async(session_cookie)(user)
+        communicator = WebsocketCommunicator(
+            application,
+            f"/ws/threads/{thread.pk}/",
+            headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")],
+        )
+        communicators.append(communicator)
+        connected, _ = await communicator.connect(timeout=10)
+        viewer = Viewer(communicator)
+        viewer.connected = connected
+        return viewer
+
+    yield open_socket
+    for communicator in communicators:
+        with contextlib.suppress(Exception):
+            await communicator.disconnect()
 
 
 # No passwords: hashing one takes about a second, and these tests log in with

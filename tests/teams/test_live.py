@@ -49,6 +49,9 @@ async def closed_code(viewer) -> int:
     while True:
         output = await viewer.ws.receive_output(timeout=10)
         if output["type"] == "websocket.close":
+            # As a browser would: acknowledge, so the consumer ends cleanly and
+            # leaves no receive pending on the channel layer.
+            await viewer.ws.disconnect()
             return output.get("code")
         viewer.received.append(output.get("text", ""))
 
