@@ -176,7 +176,7 @@ def share_link_create(request: HttpRequest, thread_id: str) -> HttpResponse:
     except share_links.ShareLinkInvalid as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Read-only link created: find it in the Share menu.")
+        messages.success(request, "Read-only link created: find it in the thread menu.")
     return redirect(thread)
 
 
