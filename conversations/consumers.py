@@ -19,6 +19,7 @@ from conversations.frames import (
 )
 from conversations.live import live_reply
 from conversations.models import Message, Thread
+from conversations.presence import CoViewing
 from conversations.resilience import TRANSIENT, with_db_retry
 from conversations.selectors import thread_path
 
@@ -36,9 +37,13 @@ NOT_SAVED = (
     "Anything you typed is still in the box: try again in a moment."
 )
 INTERNAL = "Something went wrong on the server; nothing was changed. Try again."
+# Actions that change the thread: a teammate with the viewer role may not.
+POSTING_ACTIONS = frozenset(
+    {"send", "stop", "regenerate", "edit", "switch", "continue"}
+)
 
 
-class ThreadConsumer(AsyncWebsocketConsumer):
+class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
     thread: Thread
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,6 +66,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.close(code=1011)
             return
         await self.accept()
+        await self.co_viewing_start()
 
     async def _join_group(self) -> bool:
         # After a Redis restart the pool still holds dead connections: the
@@ -83,6 +89,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except Exception as exc:  # the group entry expires on its own
                 logger.warning("Channel layer unavailable on disconnect: %r", exc)
+            await self.co_viewing_stop()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -133,7 +140,20 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self._error(UNKNOWN_ACTION)
             return
+        # Rights are read fresh for every action: a role may have changed
+        # since the socket opened (each handler checks again as it writes).
+        if action in POSTING_ACTIONS and not await self._may_post():
+            await self._error(NOT_ALLOWED)
+            return
         await handler(content)
+
+    @database_sync_to_async
+    def _may_post(self) -> bool:
+        try:
+            access.thread_for_poster(self.scope["user"], self.thread.pk)
+        except Http404:
+            return False
+        return True
 
     async def thread_send(self, event: dict[str, Any]) -> None:
         # Through Redis a frame broadcast before this socket's snapshot can
@@ -179,6 +199,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 lambda: self._store_send(text, client_id, attachment_ids),
                 what="storing a message",
             )
+        except Http404:
+            await self._error(NOT_ALLOWED)
+            return
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
@@ -228,7 +251,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         except Http404:
             await self._error(NO_SUCH_REPLY)
             return
-        generation.reply_stop(reply.pk)
+        if not generation.reply_stop(reply.pk):
+            # Not generated in this process: the one generating it stops it.
+            await self.ask_to_stop(reply.pk)
 
     async def _regenerate(self, content: dict[str, Any]) -> None:
         try:
@@ -303,9 +328,13 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     async def _resync(self, content: dict[str, Any]) -> None:
         """Bring a (re)connected page up to date: missing messages, live replies."""
-        html, streaming = await database_sync_to_async(self._resync_state)(
-            content.get("after")
-        )
+        try:
+            html, streaming = await database_sync_to_async(self._resync_state)(
+                content.get("after")
+            )
+        except Http404:
+            await self.access_check({})
+            return
         if html:
             await self.send(text_data=html)
         for reply in streaming:
@@ -313,9 +342,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             if live is not None:
                 self.snapshot_seq[live.reply_id] = live.seq
                 await self.send(text_data=live.snapshot())
+            else:
+                # Being generated in another server process: ask over there.
+                await self.ask_for_snapshot(reply.pk)
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:
-        thread = Thread.objects.get(pk=self.thread.pk)
+        thread = access.thread_for_reader(self.scope["user"], self.thread.pk)
         path = thread_path(thread)
         ids = [str(m.pk) for m in path]
         streaming = [m for m in path if m.status == Message.Status.STREAMING]
