@@ -150,7 +150,10 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
     @database_sync_to_async
     def _may_post(self) -> bool:
         try:
-            access.thread_for_poster(self.scope["user"], self.thread.pk)
+            with_db_retry(
+                lambda: access.thread_for_poster(self.scope["user"], self.thread.pk),
+                what="checking a poster's rights",
+            )
         except Http404:
             return False
         return True
