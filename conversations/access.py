@@ -55,3 +55,8 @@ def message_in_thread(thread: Thread, message_id: object) -> Message:
         return thread.messages.get(pk=int(str(message_id)))
     except (Message.DoesNotExist, ValueError, TypeError):
         raise Http404("No such message.") from None
+
+
+def can_view_usage(user: AnyUser) -> bool:
+    """The usage dashboard (everyone's tokens and costs) is for staff only."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)

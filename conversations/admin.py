@@ -156,3 +156,10 @@ class UpstreamResponseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Usage, costs, quotas and the tool-call log (issue #7) live in their own
+# modules; importing them here registers them with the admin site.
+from conversations import admin_tools, admin_usage  # noqa: E402, F401
+
+admin_tools.register()

@@ -171,3 +171,49 @@ class UpstreamResponse(models.Model):
 
     def __str__(self) -> str:
         return self.response_id or f"response #{self.pk}"
+
+
+# --- Usage: prices and token budgets (issue #7) ------------------------------
+
+
+class ModelPrice(models.Model):
+    """The provider's list price of one model, per million tokens.
+
+    Estimates are always computed with the current row, so editing a price
+    re-prices the whole history: the figures follow the provider's price list.
+    """
+
+    model = models.CharField(max_length=64, unique=True)
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    # Blank: cached input / reasoning output cost the same as plain input / output.
+    cached_input_per_million = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    reasoning_per_million = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    currency = models.CharField(max_length=8, default="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+
+class UserQuota(models.Model):
+    """An optional token budget for one user; blank limits mean unlimited."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_quota"
+    )
+    daily_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"quota of {self.user}"
