@@ -129,7 +129,7 @@ class TurnInline(UsageColumns, ReadOnlyInline):
         qs = (
             super()
             .get_queryset(request)
-            .select_related("author")
+            .select_related("author", "parent")
             .annotate(
                 _branch_index=Window(RowNumber(), **siblings),
                 _branch_count=Window(Count("id"), partition_by=[F("parent_id")]),

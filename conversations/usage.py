@@ -129,11 +129,12 @@ def cost_expression(price_table: dict[str, ModelPrice], prefix: str = "") -> Exp
 
 def usage_aggregates(price_table: dict[str, ModelPrice]) -> dict[str, Any]:
     """The aggregate columns of every usage table."""
+    # Aliases must not shadow the fields they sum.
     columns: dict[str, Any] = {
-        name: Coalesce(Sum(name), 0) for name in TOKEN_FIELDS
+        f"sum_{name}": Coalesce(Sum(name), 0) for name in TOKEN_FIELDS
     }
-    columns["responses"] = Count("pk")
-    columns["cost"] = Coalesce(
+    columns["sum_responses"] = Count("pk")
+    columns["sum_cost"] = Coalesce(
         Sum(cost_expression(price_table)), Value(Decimal(0), output_field=MONEY)
     )
     return columns
@@ -188,13 +189,13 @@ class Row:
         return cls(
             key=key,
             label=label,
-            input_tokens=values["input_tokens"],
-            output_tokens=values["output_tokens"],
-            reasoning_tokens=values["reasoning_tokens"],
-            cached_tokens=values["cached_tokens"],
-            total_tokens=values["total_tokens"],
-            responses=values["responses"],
-            cost=Decimal(values["cost"] or 0).quantize(Decimal("0.000001")),
+            input_tokens=values["sum_input_tokens"],
+            output_tokens=values["sum_output_tokens"],
+            reasoning_tokens=values["sum_reasoning_tokens"],
+            cached_tokens=values["sum_cached_tokens"],
+            total_tokens=values["sum_total_tokens"],
+            responses=values["sum_responses"],
+            cost=Decimal(values["sum_cost"] or 0).quantize(Decimal("0.000001")),
         )
 
 
@@ -225,7 +226,7 @@ def _scale(rows: Sequence[Row]) -> None:
 def _grouped(
     qs: QuerySet[UpstreamResponse], key: Any, columns: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    return list(qs.values(key=key).annotate(**columns).order_by("-total_tokens", "key"))
+    return list(qs.values(key=key).annotate(**columns).order_by("-sum_total_tokens", "key"))
 
 
 def usage_report(*, period: Period) -> UsageReport:
@@ -241,7 +242,7 @@ def usage_report(*, period: Period) -> UsageReport:
             qs, TruncDate("created_at", tzinfo=timezone.get_current_timezone()), columns
         )
     }
-    empty = {name: 0 for name in (*TOKEN_FIELDS, "responses", "cost")}
+    empty = {f"sum_{name}": 0 for name in (*TOKEN_FIELDS, "responses", "cost")}
     per_day = [
         Row.of(day, day.isoformat(), by_day.get(day, empty)) for day in period.days
     ]
