@@ -12,7 +12,7 @@ from conversations.models import Message, ModelPrice, Thread, UpstreamResponse
 
 
 def at(day: int, hour: int = 12) -> datetime:
-    return timezone.make_aware(datetime(2026, 11, day, hour))
+    return timezone.make_aware(datetime(2025, 3, day, hour))
 
 
 def turn(
@@ -93,7 +93,7 @@ def prices(db):
 
 @pytest.fixture
 def history(alice, bob, prices):
-    """Two users, three threads, four replies over three days of November 2026.
+    """Two users, three threads, four replies over three days of March 2025.
 
     Hand-computed (tokens; cost = per-million prices above):
       r1 alice  qwen3-max  Nov 3: in 1000 (200 cached), out 500       -> 1500
