@@ -23,7 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from conversations import admin_tools, usage
 from conversations.admin import ReadOnlyInline, ThreadAdmin
@@ -125,7 +125,10 @@ class TurnInline(UsageColumns, ReadOnlyInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         responses = UpstreamResponse.objects.filter(message=OuterRef("pk"))
-        siblings = {"partition_by": [F("parent_id")], "order_by": [F("created_at"), F("id")]}
+        siblings = {
+            "partition_by": [F("parent_id")],
+            "order_by": [F("created_at"), F("id")],
+        }
         qs = (
             super()
             .get_queryset(request)
@@ -149,7 +152,8 @@ class TurnInline(UsageColumns, ReadOnlyInline):
     @admin.display(description="responses")
     def response_ids(self, obj: Message) -> str:
         return format_html_join(
-            "", "<div>{} <small>{} → {}</small></div>",
+            "",
+            "<div>{} <small>{} → {}</small></div>",
             (
                 (
                     r.response_id or "—",
@@ -183,9 +187,13 @@ class TurnInline(UsageColumns, ReadOnlyInline):
             for r in obj.responses.all():
                 for tool, count in (r.tool_counts or {}).items():
                     counts[tool] = counts.get(tool, 0) + int(count or 0)
-            return ", ".join(f"{tool} × {count}" for tool, count in sorted(counts.items()))
+            return ", ".join(
+                f"{tool} x {count}" for tool, count in sorted(counts.items())
+            )
         return format_html_join(
-            "", "<div>{}</div>", ((admin_tools.describe(call),) for call in getattr(obj, related).all())
+            "",
+            "<div>{}</div>",
+            ((admin_tools.describe(call),) for call in getattr(obj, related).all()),
         )
 
     @admin.display(description="text")
@@ -283,7 +291,13 @@ class ModelPriceAdmin(admin.ModelAdmin):
 
 @admin.register(UserQuota)
 class UserQuotaAdmin(admin.ModelAdmin):
-    list_display = ["user", "daily_tokens", "used_today", "monthly_tokens", "used_this_month"]
+    list_display = [
+        "user",
+        "daily_tokens",
+        "used_today",
+        "monthly_tokens",
+        "used_this_month",
+    ]
     search_fields = ["user__username"]
     raw_id_fields = ["user"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def tokens_used(*, user_id: object, since: datetime) -> int:
     total = (
         UpstreamResponse.objects.filter(charged_to(user_id), created_at__gte=since)
         .order_by()
-        .aggregate(total=Coalesce(Func(F("total_tokens"), function="SUM"), 0))["total"]
+        .aggregate(total=Coalesce(Sum("total_tokens"), 0))["total"]
     )
     return int(total)
 

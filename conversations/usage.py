@@ -96,7 +96,9 @@ def _price_case(
         whens.append(
             When(Q(**{model_lookup: model}), then=Value(value, output_field=MONEY))
         )
-    return Case(*whens, default=Value(Decimal(0), output_field=MONEY), output_field=MONEY)
+    return Case(
+        *whens, default=Value(Decimal(0), output_field=MONEY), output_field=MONEY
+    )
 
 
 def cost_expression(price_table: dict[str, ModelPrice], prefix: str = "") -> Expression:
@@ -120,7 +122,8 @@ def cost_expression(price_table: dict[str, ModelPrice], prefix: str = "") -> Exp
             plain_input * case("input_per_million", "input_per_million")
             + f("cached_tokens") * case("cached_input_per_million", "input_per_million")
             + plain_output * case("output_per_million", "output_per_million")
-            + f("reasoning_tokens") * case("reasoning_per_million", "output_per_million")
+            + f("reasoning_tokens")
+            * case("reasoning_per_million", "output_per_million")
         )
         / Value(MILLION, output_field=MONEY),
         output_field=MONEY,
@@ -156,14 +159,19 @@ class Period:
 
     @property
     def until(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+        return timezone.make_aware(
+            datetime.combine(self.end + timedelta(days=1), time.min)
+        )
 
     @property
     def days(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+        return [
+            self.start + timedelta(days=i)
+            for i in range((self.end - self.start).days + 1)
+        ]
 
     @classmethod
-    def last_days(cls, days: int = 30) -> "Period":
+    def last_days(cls, days: int = 30) -> Period:
         today = timezone.localdate()
         return cls(today - timedelta(days=days - 1), today)
 
@@ -185,7 +193,7 @@ class Row:
     bar: float = 0.0
 
     @classmethod
-    def of(cls, key: Any, label: str, values: dict[str, Any]) -> "Row":
+    def of(cls, key: Any, label: str, values: dict[str, Any]) -> Row:
         return cls(
             key=key,
             label=label,
@@ -226,7 +234,9 @@ def _scale(rows: Sequence[Row]) -> None:
 def _grouped(
     qs: QuerySet[UpstreamResponse], key: Any, columns: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    return list(qs.values(key=key).annotate(**columns).order_by("-sum_total_tokens", "key"))
+    return list(
+        qs.values(key=key).annotate(**columns).order_by("-sum_total_tokens", "key")
+    )
 
 
 def usage_report(*, period: Period) -> UsageReport:
@@ -253,9 +263,13 @@ def usage_report(*, period: Period) -> UsageReport:
         .objects.filter(pk__in=[r["key"] for r in user_rows])
         .values_list("pk", "username")
     )
-    per_user = [Row.of(r["key"], names.get(r["key"], "(deleted)"), r) for r in user_rows]
+    per_user = [
+        Row.of(r["key"], names.get(r["key"], "(deleted)"), r) for r in user_rows
+    ]
 
-    per_model = [Row.of(r["key"], r["key"], r) for r in _grouped(qs, F("model"), columns)]
+    per_model = [
+        Row.of(r["key"], r["key"], r) for r in _grouped(qs, F("model"), columns)
+    ]
 
     per_team = None
     if lookup := team_lookup():
@@ -268,7 +282,8 @@ def usage_report(*, period: Period) -> UsageReport:
             )
         }
         per_team = [
-            Row.of(r["key"], team_names.get(r["key"], "(no team)"), r) for r in team_rows
+            Row.of(r["key"], team_names.get(r["key"], "(no team)"), r)
+            for r in team_rows
         ]
 
     for rows in (per_day, per_user, per_model, per_team or []):

@@ -6,39 +6,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0001_initial'),
+        ("conversations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ModelPrice',
+            name="ModelPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model', models.CharField(max_length=64, unique=True)),
-                ('input_per_million', models.DecimalField(decimal_places=6, max_digits=12)),
-                ('output_per_million', models.DecimalField(decimal_places=6, max_digits=12)),
-                ('cached_input_per_million', models.DecimalField(blank=True, decimal_places=6, max_digits=12, null=True)),
-                ('reasoning_per_million', models.DecimalField(blank=True, decimal_places=6, max_digits=12, null=True)),
-                ('currency', models.CharField(default='USD', max_length=8)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("model", models.CharField(max_length=64, unique=True)),
+                (
+                    "input_per_million",
+                    models.DecimalField(decimal_places=6, max_digits=12),
+                ),
+                (
+                    "output_per_million",
+                    models.DecimalField(decimal_places=6, max_digits=12),
+                ),
+                (
+                    "cached_input_per_million",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=12, null=True
+                    ),
+                ),
+                (
+                    "reasoning_per_million",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=12, null=True
+                    ),
+                ),
+                ("currency", models.CharField(default="USD", max_length=8)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['model'],
+                "ordering": ["model"],
             },
         ),
         migrations.CreateModel(
-            name='UserQuota',
+            name="UserQuota",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('daily_tokens', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('monthly_tokens', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='token_quota', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("daily_tokens", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "monthly_tokens",
+                    models.PositiveBigIntegerField(blank=True, null=True),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="token_quota",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__username'],
+                "ordering": ["user__username"],
             },
         ),
     ]

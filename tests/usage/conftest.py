@@ -1,61 +1,14 @@
 """Hand-made usage histories: replies with known tokens at known times."""
 
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.utils import timezone
 
-from conversations.models import Message, ModelPrice, Thread, UpstreamResponse
+from conversations.models import ModelPrice, Thread
 
-
-def at(day: int, hour: int = 12) -> datetime:
-    return timezone.make_aware(datetime(2025, 3, day, hour))
-
-
-def turn(
-    thread: Thread,
-    *,
-    author=None,
-    when: datetime,
-    model: str = "qwen3-max",
-    text: str = "question",
-    input: int = 0,
-    output: int = 0,
-    reasoning: int = 0,
-    cached: int = 0,
-    parent: Message | None = None,
-    status: str = "completed",
-) -> Message:
-    """A user message and its reply with one upstream response, dated `when`."""
-    question = Message.objects.create(
-        thread=thread,
-        parent=parent,
-        role="user",
-        author=author or thread.owner,
-        text=text,
-    )
-    reply = Message.objects.create(
-        thread=thread, parent=question, role="assistant", text="answer", status=status
-    )
-    response = UpstreamResponse.objects.create(
-        message=reply,
-        response_id=f"resp_{reply.pk}",
-        model=model,
-        status="completed",
-        input_tokens=input,
-        output_tokens=output,
-        reasoning_tokens=reasoning,
-        cached_tokens=cached,
-        total_tokens=input + output,
-    )
-    # auto_now_add fields are set on insert; the history needs its own dates.
-    Message.objects.filter(pk__in=[question.pk, reply.pk]).update(created_at=when)
-    UpstreamResponse.objects.filter(pk=response.pk).update(created_at=when)
-    Thread.objects.filter(pk=thread.pk).update(last_activity_at=when, active_leaf=reply)
-    return reply
+from .factories import at, turn
 
 
 @pytest.fixture
@@ -74,7 +27,7 @@ def staff_client(staff) -> Client:
 
 @pytest.fixture
 def prices(db):
-    """qwen3-max: 1.2 in / 6 out / 0.24 cached; qwen-plus: 0.4 in / 1.2 out / 4 reasoning."""
+    """Per million: qwen3-max 1.2 in, 6 out, 0.24 cached; qwen-plus 0.4, 1.2, 4 reasoning."""
     return [
         ModelPrice.objects.create(
             model="qwen3-max",
@@ -111,7 +64,15 @@ def history(alice, bob, prices):
     return {
         "threads": (a1, a2, b1),
         "r1": turn(a1, when=at(3), input=1000, cached=200, output=500),
-        "r2": turn(a2, when=at(3, 15), model="qwen-plus", input=2000, output=1000, reasoning=600, text="the Danube delta"),
+        "r2": turn(
+            a2,
+            when=at(3, 15),
+            model="qwen-plus",
+            input=2000,
+            output=1000,
+            reasoning=600,
+            text="the Danube delta",
+        ),
         "r3": turn(b1, when=at(4), input=400, output=100),
         "r4": turn(b1, when=at(5), model="qwen-flash", input=10000, output=10000),
     }

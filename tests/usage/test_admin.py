@@ -1,4 +1,4 @@
-"""The thread, price, quota and audit admin: figures, filters, read-only rows, queries."""
+"""Thread, price, quota and audit admin: figures, filters, read-only, queries."""
 
 from decimal import Decimal
 
@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from conversations.models import ModelPrice, Thread, UpstreamResponse, UserQuota
 
-from .conftest import at, turn
+from .factories import at, turn
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,11 @@ def test_the_thread_list_shows_turns_tokens_and_cost(staff_client, history):
     threads = listed(response)
     bobs = threads["Bob's notes"]
     assert bobs._turns == 2
-    assert (bobs._input_tokens, bobs._output_tokens, bobs._total_tokens) == (10400, 10100, 20500)
+    assert (bobs._input_tokens, bobs._output_tokens, bobs._total_tokens) == (
+        10400,
+        10100,
+        20500,
+    )
     assert bobs._cost == Decimal("0.00108")
     thinking = threads["Thinking hard"]
     assert (thinking._reasoning_tokens, thinking._cached_tokens) == (600, 0)
@@ -51,8 +55,12 @@ def test_the_thread_list_filters_by_user_model_and_date(staff_client, history, b
 
 
 def test_the_thread_list_searches_titles_and_message_text(staff_client, history):
-    assert set(listed(staff_client.get(CHANGELIST, {"q": "danube"}))) == {"Thinking hard"}
-    assert set(listed(staff_client.get(CHANGELIST, {"q": "rivers"}))) == {"Rivers of Europe"}
+    assert set(listed(staff_client.get(CHANGELIST, {"q": "danube"}))) == {
+        "Thinking hard"
+    }
+    assert set(listed(staff_client.get(CHANGELIST, {"q": "rivers"}))) == {
+        "Rivers of Europe"
+    }
 
 
 def queries_for(client, url) -> int:
@@ -67,7 +75,9 @@ def test_the_thread_list_costs_the_same_queries_for_more_threads(
 ):
     few = queries_for(staff_client, CHANGELIST)
     for i in range(12):
-        thread = Thread.objects.create(owner=alice, title=f"more {i}", model="qwen3-max")
+        thread = Thread.objects.create(
+            owner=alice, title=f"more {i}", model="qwen3-max"
+        )
         for day in (6, 7, 8):
             turn(thread, when=at(day), input=10, output=5)
     with django_assert_num_queries(few):
@@ -76,9 +86,20 @@ def test_the_thread_list_costs_the_same_queries_for_more_threads(
 
 def test_the_thread_page_shows_each_turn_with_lineage_and_usage(staff_client, history):
     thread = history["threads"][1]
-    branch = turn(thread, when=at(4), input=5, output=5, parent=history["r2"], text="again")
-    regenerated = turn(thread, when=at(4, 13), input=5, output=5, parent=history["r2"], text="once more")
-    response = staff_client.get(reverse("admin:conversations_thread_change", args=[thread.pk]))
+    branch = turn(
+        thread, when=at(4), input=5, output=5, parent=history["r2"], text="again"
+    )
+    regenerated = turn(
+        thread,
+        when=at(4, 13),
+        input=5,
+        output=5,
+        parent=history["r2"],
+        text="once more",
+    )
+    response = staff_client.get(
+        reverse("admin:conversations_thread_change", args=[thread.pk])
+    )
     assert response.status_code == 200
     inline = response.context["inline_admin_formsets"][0]
     turns = {form.original.pk: form.original for form in inline}
@@ -133,10 +154,16 @@ def test_an_admin_edits_prices_in_the_list(staff_client, prices):
         data.update(
             {
                 f"form-{i}-id": str(price.pk),
-                f"form-{i}-input_per_million": "9" if price.model == "qwen3-max" else str(price.input_per_million),
+                f"form-{i}-input_per_million": "9"
+                if price.model == "qwen3-max"
+                else str(price.input_per_million),
                 f"form-{i}-output_per_million": str(price.output_per_million),
-                f"form-{i}-cached_input_per_million": str(price.cached_input_per_million or ""),
-                f"form-{i}-reasoning_per_million": str(price.reasoning_per_million or ""),
+                f"form-{i}-cached_input_per_million": str(
+                    price.cached_input_per_million or ""
+                ),
+                f"form-{i}-reasoning_per_million": str(
+                    price.reasoning_per_million or ""
+                ),
             }
         )
     assert staff_client.post(url, data).status_code == 302

@@ -1,4 +1,4 @@
-"""The usage dashboard: staff only, totals, date range, CSV, near-limit list, queries."""
+"""The usage dashboard: staff only, totals, range, CSV, near-limit list, queries."""
 
 import csv
 import io
@@ -12,7 +12,7 @@ from django.utils import timezone
 from conversations.admin_dashboard import RANGE_BACKWARDS
 from conversations.models import Thread, UserQuota
 
-from .conftest import at, turn
+from .factories import at, turn
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,10 @@ def test_users_near_their_budget_are_listed(staff_client, alice, bob):
     assert [(q.username, q.period, q.used, q.limit, q.percent) for q in near] == [
         ("alice", "daily", 850, 1000, 85)
     ]
-    assert 'data-key="alice"><th scope="row">alice</th><td>daily</td>' in response.content.decode()
+    assert (
+        'data-key="alice"><th scope="row">alice</th><td>daily</td>'
+        in response.content.decode()
+    )
 
 
 def test_the_dashboard_costs_the_same_queries_for_more_history(
@@ -110,9 +113,7 @@ def test_the_dashboard_costs_the_same_queries_for_more_history(
 
     with CaptureQueriesContext(connection) as few:
         staff_client.get(DASHBOARD, MARCH_3_TO_5)
-    users = [
-        get_user_model().objects.create(username=f"user{i}") for i in range(8)
-    ]
+    users = [get_user_model().objects.create(username=f"user{i}") for i in range(8)]
     for i, user in enumerate(users):
         UserQuota.objects.create(user=user, daily_tokens=10)
         thread = Thread.objects.create(owner=user, title=f"t{i}", model=f"model-{i}")

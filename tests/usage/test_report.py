@@ -10,7 +10,7 @@ import pytest
 from conversations.models import ModelPrice
 from conversations.usage import Period, report_csv, usage_report
 
-from .conftest import at, turn
+from .factories import at, turn
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +99,38 @@ def test_the_csv_has_a_line_per_group_and_key(history):
         "responses",
         "estimated_cost",
     ]
-    assert ["day", "2025-03-03", "3000", "1500", "600", "200", "4500", "2", "0.007688"] in rows
+    assert [
+        "day",
+        "2025-03-03",
+        "3000",
+        "1500",
+        "600",
+        "200",
+        "4500",
+        "2",
+        "0.007688",
+    ] in rows
     assert ["user", "bob", "10400", "10100", "0", "0", "20500", "2", "0.001080"] in rows
-    assert ["model", "qwen-plus", "2000", "1000", "600", "0", "3000", "1", "0.003680"] in rows
-    assert rows[-1] == ["total", "Total", "13400", "11600", "600", "200", "25000", "4", "0.008768"]
+    assert [
+        "model",
+        "qwen-plus",
+        "2000",
+        "1000",
+        "600",
+        "0",
+        "3000",
+        "1",
+        "0.003680",
+    ] in rows
+    assert rows[-1] == [
+        "total",
+        "Total",
+        "13400",
+        "11600",
+        "600",
+        "200",
+        "25000",
+        "4",
+        "0.008768",
+    ]
     assert [r[0] for r in rows[1:]].count("user") == 2
