@@ -14,7 +14,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib import admin
 from django.db import models
-from django.db.models import F, Func, IntegerField, OuterRef, Subquery
+from django.db.models import Count
 from django.http import HttpRequest
 
 from conversations.models import Message
@@ -50,17 +50,17 @@ def tool_calls_related_name() -> str | None:
     return fk.remote_field.get_accessor_name() if fk else None
 
 
-def tool_calls_per_thread() -> Subquery | None:
-    """COUNT of a thread's tool calls as a subquery on `OuterRef("pk")`."""
+def tool_calls_per_thread(thread_ids: list[Any]) -> dict[Any, int] | None:
+    """How many tool calls each of these threads has (one grouped query)."""
     model, fk = tool_call_model(), message_fk()
     if model is None or fk is None:
         return None
-    return Subquery(
-        model._default_manager.filter(**{f"{fk.name}__thread": OuterRef("pk")})
+    return dict(
+        model._default_manager.filter(**{f"{fk.name}__thread_id__in": thread_ids})
         .order_by()
-        .annotate(n=Func(F("pk"), function="COUNT"))
-        .values("n")[:1],
-        output_field=IntegerField(),
+        .values(f"{fk.name}__thread_id")
+        .annotate(n=Count("pk"))
+        .values_list(f"{fk.name}__thread_id", "n")
     )
 
 

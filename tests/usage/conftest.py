@@ -27,7 +27,7 @@ def staff_client(staff) -> Client:
 
 @pytest.fixture
 def prices(db):
-    """Per million: qwen3-max 1.2 in, 6 out, 0.24 cached; qwen-plus 0.4, 1.2, 4 reasoning."""
+    """Per million: qwen3-max 1.2 in, 6 out, 0.24 cached; qwen-plus 0.4 / 1.2 / 4."""
     return [
         ModelPrice.objects.create(
             model="qwen3-max",
