@@ -46,7 +46,16 @@ MODELS = ("qwen3-max", "qwen-plus", "qwen-flash", "qwen3-coder-plus", "qwen-turb
 USERS = 200
 TURNS_PER_THREAD = 50
 DAYS = 90
-WORDS = ["river", "delta", "glacier", "harbour", "canyon", "lagoon", "estuary", "meadow"]
+WORDS = [
+    "river",
+    "delta",
+    "glacier",
+    "harbour",
+    "canyon",
+    "lagoon",
+    "estuary",
+    "meadow",
+]
 
 
 def seed(threads: int) -> None:
