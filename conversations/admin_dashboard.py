@@ -50,10 +50,13 @@ class PeriodForm(forms.Form):
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period]:
     if not can_view_usage(request.user):
         raise PermissionDenied
-    form = PeriodForm(request.GET or None)
+    default = Period.last_days(DEFAULT_DAYS)
+    form = PeriodForm(
+        request.GET or None, initial={"start": default.start, "end": default.end}
+    )
     if form.is_bound and form.is_valid():
         return form, form.cleaned_data["period"]
-    return form, Period.last_days(DEFAULT_DAYS)
+    return form, default
 
 
 @require_GET

@@ -45,7 +45,7 @@ def test_the_dashboard_shows_totals_tables_and_a_chart(staff_client, history):
     report = response.context["report"]
     assert report.total.total_tokens == 25000
     content = response.content.decode()
-    assert 'data-field="total_tokens">25000<' in content
+    assert 'data-field="total_tokens">25,000<' in content
     assert 'data-field="cost">0.0088 USD<' in content
     assert 'data-testid="usage-chart"' in content
     assert content.count("<rect") == 3 + 2 + 3 + 3  # days + users + models + day rows
