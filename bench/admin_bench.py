@@ -130,6 +130,7 @@ def seed(threads: int) -> None:
                     cached,
                     context + output,
                     when,
+                    owner,
                 )
             )
         thread_rows.append(
@@ -225,9 +226,10 @@ def _copy(threads: list, messages: list, responses: list) -> None:
             "COPY conversations_upstreamresponse (id, message_id, response_id, "
             "previous_response_id, conversation_id, model, status, input_tokens, "
             "output_tokens, reasoning_tokens, cached_tokens, total_tokens, "
-            "tool_counts, error_code, created_at) FROM STDIN"
+            "tool_counts, error_code, created_at, user_id) FROM STDIN"
         ) as copy:
-            for rid, mid, resp, model, inp, out, reas, cached, total, when in responses:
+            for row in responses:
+                rid, mid, resp, model, inp, out, reas, cached, total, when, user = row
                 copy.write_row(
                     (
                         rid,
@@ -245,6 +247,7 @@ def _copy(threads: list, messages: list, responses: list) -> None:
                         "{}",
                         "",
                         when,
+                        user,
                     )
                 )
         # The active leaf can only point at messages that now exist.

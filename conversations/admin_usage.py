@@ -35,7 +35,7 @@ from conversations.models import (
     UpstreamResponse,
     UserQuota,
 )
-from conversations.quotas import quotas_with_usage
+from conversations.quotas import attach_quota_usage
 
 
 def _sum_of(expression: Any, responses: QuerySet[UpstreamResponse], output: Any) -> Any:
@@ -322,6 +322,13 @@ class ModelPriceAdmin(admin.ModelAdmin):
     search_fields = ["model"]
 
 
+class QuotaChangeList(ChangeList):
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        attach_quota_usage(self.result_list)
+
+
 @admin.register(UserQuota)
 class UserQuotaAdmin(admin.ModelAdmin):
     list_display = [
@@ -335,12 +342,15 @@ class UserQuotaAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserQuota]:
-        return quotas_with_usage()
+        return super().get_queryset(request).select_related("user")
 
-    @admin.display(description="used today", ordering="used_today")
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return QuotaChangeList
+
+    @admin.display(description="used today")
     def used_today(self, obj: UserQuota) -> int:
         return obj.used_today
 
-    @admin.display(description="used this month", ordering="used_this_month")
+    @admin.display(description="used this month")
     def used_this_month(self, obj: UserQuota) -> int:
         return obj.used_this_month

@@ -165,9 +165,21 @@ class UpstreamResponse(models.Model):
     tool_counts = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who the tokens are charged to: the author of the message answered, else
+    # the thread's owner. Kept here so budgets and per-user totals need no join.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="response_user_time")
+        ]
 
     def __str__(self) -> str:
         return self.response_id or f"response #{self.pk}"

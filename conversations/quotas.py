@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -78,18 +78,6 @@ def quota_refusal_for_reply(reply_id: int) -> str | None:
     return quota_refusal(user=user)
 
 
-def _used_since(since: datetime) -> Subquery:
-    return Subquery(
-        UpstreamResponse.objects.filter(
-            charged_to(OuterRef("user_id")), created_at__gte=since
-        )
-        .order_by()
-        .annotate(total=Func(F("total_tokens"), function="SUM"))
-        .values("total")[:1],
-        output_field=IntegerField(),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class NearLimit:
     username: str
@@ -102,13 +90,36 @@ class NearLimit:
         return round(100 * self.used / self.limit) if self.limit else 100
 
 
-def quotas_with_usage() -> QuerySet[UserQuota]:
-    """Every quota with `used_today` and `used_this_month`: one query."""
+def attach_quota_usage(quotas: list[UserQuota]) -> None:
+    """Set `used_today` and `used_this_month` on each quota: one query.
+
+    One grouped pass over this month's responses of these users (an index
+    range per user), rather than a subquery per quota and period.
+    """
     day, month = period_starts()
-    return UserQuota.objects.select_related("user").annotate(
-        used_today=Coalesce(_used_since(day), 0),
-        used_this_month=Coalesce(_used_since(month), 0),
-    )
+    used = {
+        row["user_id"]: row
+        for row in UpstreamResponse.objects.filter(
+            user_id__in=[q.user_id for q in quotas], created_at__gte=month
+        )
+        .order_by()
+        .values("user_id")
+        .annotate(
+            month=Sum("total_tokens"),
+            day=Sum("total_tokens", filter=Q(created_at__gte=day)),
+        )
+    }
+    for quota in quotas:
+        row = used.get(quota.user_id, {})
+        quota.used_today = row.get("day") or 0
+        quota.used_this_month = row.get("month") or 0
+
+
+def quotas_with_usage() -> list[UserQuota]:
+    """Every quota with what it has used (two queries)."""
+    quotas = list(UserQuota.objects.select_related("user"))
+    attach_quota_usage(quotas)
+    return quotas
 
 
 def near_limit(*, ratio: float = NEAR_LIMIT_RATIO) -> list[NearLimit]:

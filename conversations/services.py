@@ -305,9 +305,11 @@ def reply_finish(
     reply.save()
     if moderated and reply.parent_id:
         Message.objects.filter(pk=reply.parent_id).update(moderated=True)
+    charged_user_id = _charged_user_id(reply)
     UpstreamResponse.objects.bulk_create(
         UpstreamResponse(
             message=reply,
+            user_id=charged_user_id,
             response_id=record.response_id,
             previous_response_id=record.previous_response_id,
             conversation_id=record.conversation_id,
@@ -341,3 +343,13 @@ def thread_set_conversation(*, thread_id: object, conversation_id: str) -> None:
     Thread.objects.filter(pk=thread_id).update(
         conversation_id=conversation_id, conversation_tip=None
     )
+
+
+def _charged_user_id(reply: Message) -> int | None:
+    """Who a reply's tokens are charged to: who asked, else the thread's owner."""
+    author_id = (
+        Message.objects.filter(pk=reply.parent_id)
+        .values_list("author_id", flat=True)
+        .first()
+    )
+    return author_id or reply.thread.owner_id

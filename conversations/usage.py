@@ -6,7 +6,8 @@ the size of the history.
 
 Attribution: a reply's tokens belong to the author of the user message it
 answers (who pressed Send), or to the thread's owner when that message has no
-author. In a shared thread, that charges whoever asked.
+author; `services.reply_finish` stores it on each response as `user`. In a
+shared thread, that charges whoever asked.
 
 Cost: per million tokens, with the current `ModelPrice` of the response's
 model. Cached input is part of `input_tokens` and reasoning is part of
@@ -54,8 +55,8 @@ TOKEN_FIELDS = (
     "cached_tokens",
     "total_tokens",
 )
-# The lookup from a response to the user its tokens are charged to.
-USER_LOOKUP = Coalesce("message__parent__author", "message__thread__owner")
+# The user a response's tokens are charged to (set when the reply finishes).
+USER_LOOKUP = F("user")
 
 
 def team_lookup() -> str | None:
@@ -73,9 +74,7 @@ def team_lookup() -> str | None:
 
 def charged_to(user_id: object) -> Q:
     """Responses whose tokens are charged to the user (see module docstring)."""
-    return Q(message__parent__author_id=user_id) | Q(
-        message__parent__author__isnull=True, message__thread__owner_id=user_id
-    )
+    return Q(user_id=user_id)
 
 
 # --- Cost --------------------------------------------------------------------

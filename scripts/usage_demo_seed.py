@@ -57,6 +57,7 @@ for person_index, person in enumerate(people):
                 inp, out = 40_000, 12_000
             response = UpstreamResponse.objects.create(
                 message=reply,
+                user=person,
                 response_id=f"resp_{reply.pk}",
                 model=model,
                 status="completed",

@@ -38,6 +38,8 @@ def turn(
     )
     response = UpstreamResponse.objects.create(
         message=reply,
+        # As services.reply_finish charges it: to who asked.
+        user=question.author,
         response_id=f"resp_{reply.pk}",
         model=model,
         status="completed",

@@ -105,8 +105,9 @@ def test_users_near_their_budget_are_listed(staff_client, alice, bob):
 
 
 def test_the_dashboard_costs_the_same_queries_for_more_history(
-    staff_client, history, django_assert_num_queries
+    staff_client, history, alice, django_assert_num_queries
 ):
+    UserQuota.objects.create(user=alice, daily_tokens=10)
     staff_client.get(DASHBOARD, MARCH_3_TO_5)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

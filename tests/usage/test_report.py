@@ -4,10 +4,12 @@ import csv
 import io
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
-from conversations.models import ModelPrice
+from conversations import services
+from conversations.models import Message, ModelPrice, Thread, UpstreamResponse
 from conversations.usage import Period, report_csv, usage_report
 
 from .factories import at, turn
@@ -134,3 +136,30 @@ def test_the_csv_has_a_line_per_group_and_key(history):
         "0.008768",
     ]
     assert [r[0] for r in rows[1:]].count("user") == 2
+
+
+def test_a_finished_reply_charges_who_asked_else_the_owner(alice, bob):
+    thread = Thread.objects.create(owner=alice, title="shared", model="qwen3-max")
+    usage_ = SimpleNamespace(input_tokens=3, output_tokens=4, total_tokens=7)
+    charged = []
+    for author in (bob, None):
+        question = Message.objects.create(
+            thread=thread, role="user", author=author, text="hi"
+        )
+        reply = Message.objects.create(
+            thread=thread, parent=question, role="assistant", status="streaming"
+        )
+        services.reply_finish(
+            reply_id=reply.pk,
+            text="hello",
+            status="completed",
+            first_token_at=None,
+            context_mode="new",
+            responses=[
+                services.ResponseRecord(
+                    "resp_1", "qwen3-max", "completed", usage=usage_
+                )
+            ],
+        )
+        charged.append(UpstreamResponse.objects.get(message=reply).user)
+    assert charged == [bob, alice]
