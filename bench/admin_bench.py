@@ -282,12 +282,18 @@ def main() -> None:
     parser.add_argument(
         "--reset", action="store_true", help="truncate the app's tables"
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the history already seeded"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database of its own.")
     call_command("migrate", verbosity=0)
     threads = max(1, round(10_000 * args.scale))
-    if Thread.objects.exists():
+    if Thread.objects.exists() and args.reuse:
+        threads = Thread.objects.count()
+        print(f"Reusing the {threads:,} threads already seeded.")
+    elif Thread.objects.exists():
         if not args.reset:
             sys.exit("The database has threads: pass --reset to empty it first.")
         with connection.cursor() as cursor:
@@ -297,14 +303,15 @@ def main() -> None:
                 "conversations_userquota RESTART IDENTITY CASCADE"
             )
         get_user_model().objects.filter(username__startswith="bench").delete()
-    print(
-        f"Seeding {threads:,} threads, {threads * TURNS_PER_THREAD:,} replies "
-        f"({threads * TURNS_PER_THREAD * 2:,} messages) ...",
-        flush=True,
-    )
-    started = time.perf_counter()
-    seed(threads)
-    print(f"Seeded in {time.perf_counter() - started:.0f} s.\n")
+    if not args.reuse or not Thread.objects.exists():
+        print(
+            f"Seeding {threads:,} threads, {threads * TURNS_PER_THREAD:,} replies "
+            f"({threads * TURNS_PER_THREAD * 2:,} messages) ...",
+            flush=True,
+        )
+        started = time.perf_counter()
+        seed(threads)
+        print(f"Seeded in {time.perf_counter() - started:.0f} s.\n")
 
     from django.test.utils import setup_test_environment
 

@@ -1,7 +1,9 @@
 """Admin for operators: threads with usage and cost, prices, quotas (issue #7).
 
-Every figure is a subquery or a window in the page's own SQL, so a list or a
-thread page costs the same number of queries whatever the history's size.
+The thread list sums a page of threads in grouped queries over just those
+threads; the thread page's turns carry their usage as subqueries and their
+branch position as a window. Either way a page costs the same number of
+queries whatever the history's size.
 """
 
 from __future__ import annotations
@@ -210,14 +212,11 @@ def attach_thread_usage(threads: list[Thread]) -> None:
     over every thread before the page is cut.
     """
     ids = [t.pk for t in threads]
-    columns = usage.usage_aggregates(usage.prices())
-    totals = {
-        row["message__thread_id"]: row
-        for row in UpstreamResponse.objects.filter(message__thread_id__in=ids)
-        .order_by()
-        .values("message__thread_id")
-        .annotate(**columns)
-    }
+    totals = usage.grouped_usage(
+        UpstreamResponse.objects.filter(message__thread_id__in=ids).order_by(),
+        F("message__thread_id"),
+        usage.prices(),
+    )
     turns = dict(
         Message.objects.filter(thread_id__in=ids, role=Message.Role.USER)
         .order_by()
@@ -227,10 +226,10 @@ def attach_thread_usage(threads: list[Thread]) -> None:
     )
     calls = admin_tools.tool_calls_per_thread(ids)
     for thread in threads:
-        row = totals.get(thread.pk, {})
+        row = totals.get(thread.pk) or usage.Row(thread.pk, "")
         for name in usage.TOKEN_FIELDS:
-            setattr(thread, f"_{name}", row.get(f"sum_{name}", 0))
-        thread._cost = Decimal(row.get("sum_cost") or 0)
+            setattr(thread, f"_{name}", getattr(row, name))
+        thread._cost = row.cost
         thread._turns = turns.get(thread.pk, 0)
         if calls is not None:
             thread._tool_calls = calls.get(thread.pk, 0)
