@@ -179,3 +179,14 @@ def test_the_quota_list_shows_what_each_budget_has_used(staff_client, alice):
     response = staff_client.get(reverse("admin:conversations_userquota_changelist"))
     quota = response.context["cl"].result_list[0]
     assert (quota.used_today, quota.used_this_month) == (400, 400)
+
+
+def test_the_thread_page_shows_the_tool_calls_of_each_turn(staff_client, history):
+    UpstreamResponse.objects.filter(message=history["r1"]).update(
+        tool_counts={"web_search": 2, "code_interpreter": 1}
+    )
+    thread = history["threads"][0]
+    response = staff_client.get(
+        reverse("admin:conversations_thread_change", args=[thread.pk])
+    )
+    assert "code_interpreter x 1, web_search x 2" in response.content.decode()
