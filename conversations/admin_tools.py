@@ -121,11 +121,20 @@ def build_tool_call_admin() -> type[admin.ModelAdmin] | None:
     return type("ToolCallAdmin", (ReadOnlyAuditAdmin,), attrs)
 
 
-def register(site: admin.AdminSite = admin.site) -> bool:
-    """Register the tool-call admin if the model exists and nobody else did."""
+def register(site: admin.AdminSite = admin.site, *, replace: bool = True) -> bool:
+    """Register the read-only audit admin for tool calls, if the model exists.
+
+    With `replace`, it supersedes a plainer registration made earlier (the
+    tool feature's own list): the audit view must not allow deleting rows and
+    needs the date and user filters and the URL search.
+    """
     model = tool_call_model()
-    if model is None or site.is_registered(model):
+    if model is None:
         return False
+    if site.is_registered(model):
+        if not replace:
+            return False
+        site.unregister(model)
     admin_class = build_tool_call_admin()
     if admin_class is None:
         return False

@@ -283,7 +283,8 @@ class UsageThreadAdmin(UsageColumns, ThreadAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Thread]:
         # Not the base class's: its whole-table GROUP BY is what this replaces.
-        return admin.ModelAdmin.get_queryset(self, request).select_related("owner")
+        related = ["owner", "team"] if usage.team_lookup() else ["owner"]
+        return admin.ModelAdmin.get_queryset(self, request).select_related(*related)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return UsageChangeList
