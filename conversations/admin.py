@@ -158,8 +158,6 @@ class UpstreamResponseAdmin(admin.ModelAdmin):
         return False
 
 
-# Usage, costs, quotas and the tool-call log (issue #7) live in their own
-# modules; importing them here registers them with the admin site.
-from conversations import admin_tools, admin_usage  # noqa: E402, F401
-
-admin_tools.register()
+# Usage, costs and quotas (issue #7) live in their own module; importing it
+# here registers them. The tool-call audit admin registers in apps.ready().
+from conversations import admin_usage  # noqa: E402, F401
