@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations import usage
 from conversations.admin_dashboard import RANGE_BACKWARDS
 from conversations.models import Thread, UserQuota
 
@@ -48,7 +49,10 @@ def test_the_dashboard_shows_totals_tables_and_a_chart(staff_client, history):
     assert 'data-field="total_tokens">25,000<' in content
     assert 'data-field="cost">0.0088 USD<' in content
     assert 'data-testid="usage-chart"' in content
-    assert content.count("<rect") == 3 + 2 + 3 + 3  # days + users + models + day rows
+    # Chart bars for 3 days, then a bar per row: 2 users, 3 models, 3 days
+    # (and one "(no team)" row once threads have teams).
+    teams = 1 if usage.team_lookup() else 0
+    assert content.count("<rect") == 3 + 2 + 3 + 3 + teams
     assert 'data-key="qwen-flash"' in content
     assert 'data-testid="unpriced"' in content
     assert "cdn" not in content.lower()
@@ -77,7 +81,8 @@ def test_the_csv_export_follows_the_range(staff_client, history):
         'attachment; filename="usage-2025-03-04-2025-03-05.csv"'
     )
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert [r[:2] for r in rows[1:]] == [
+    # Team lines (once threads have teams) are checked by the per-team test.
+    assert [r[:2] for r in rows[1:] if r[0] != "team"] == [
         ["day", "2025-03-04"],
         ["day", "2025-03-05"],
         ["user", "bob"],
@@ -122,3 +127,16 @@ def test_the_dashboard_costs_the_same_queries_for_more_history(
             turn(thread, when=at(day), input=10, output=10)
     with django_assert_num_queries(len(few)):
         staff_client.get(DASHBOARD, MARCH_3_TO_5)
+
+
+@pytest.mark.skipif(usage.team_lookup() is None, reason="threads have no team yet")
+def test_usage_is_totalled_per_team(staff_client, history, alice):
+    team_model = Thread._meta.get_field("team").related_model
+    team = team_model.objects.create(name="Hydrology", created_by=alice)
+    Thread.objects.filter(pk__in=[t.pk for t in history["threads"][:2]]).update(
+        team=team
+    )
+    report = staff_client.get(DASHBOARD, MARCH_3_TO_5).context["report"]
+    teams = {r.label: (r.total_tokens, r.cost) for r in report.per_team}
+    assert teams["Hydrology"][0] == 4500
+    assert teams["(no team)"][0] == 20500
