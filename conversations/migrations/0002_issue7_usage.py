@@ -21,7 +21,7 @@ def charge_existing_responses(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0001_initial"),
+        ("conversations", "0002_issue11_attachments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
