@@ -170,7 +170,8 @@ def _copy(threads: list, messages: list, responses: list) -> None:
         with raw.copy(
             "COPY conversations_thread (id, owner_id, title, model, instructions, "
             "enable_thinking, tools, tool_choice, session_cache, conversation_id, "
-            "active_leaf_id, archived, created_at, updated_at, last_activity_at) "
+            "active_leaf_id, archived, created_at, updated_at, last_activity_at, "
+            "summary) "
             "FROM STDIN"
         ) as copy:
             for tid, owner, title, model, _leaf, start, last in threads:
@@ -191,6 +192,7 @@ def _copy(threads: list, messages: list, responses: list) -> None:
                         start,
                         last,
                         last,
+                        "",
                     )
                 )
         with raw.copy(
@@ -226,7 +228,7 @@ def _copy(threads: list, messages: list, responses: list) -> None:
             "COPY conversations_upstreamresponse (id, message_id, response_id, "
             "previous_response_id, conversation_id, model, status, input_tokens, "
             "output_tokens, reasoning_tokens, cached_tokens, total_tokens, "
-            "tool_counts, error_code, created_at, user_id) FROM STDIN"
+            "tool_counts, error_code, created_at, user_id, api) FROM STDIN"
         ) as copy:
             for row in responses:
                 rid, mid, resp, model, inp, out, reas, cached, total, when, user = row
@@ -248,6 +250,7 @@ def _copy(threads: list, messages: list, responses: list) -> None:
                         "",
                         when,
                         user,
+                        "responses",
                     )
                 )
         # The active leaf can only point at messages that now exist.
