@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations.models import Message, Thread, UpstreamResponse
+from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
 from conversations.selectors import latest_leaf_under
 
@@ -63,6 +64,8 @@ def thread_archive(*, thread: Thread, archived: bool) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
+    # Teammates watching it lose access: their sockets re-check and close.
+    thread_access_changed(thread.pk)
     # Avoids an import cycle (attachments reads the context module).
     from conversations.attachments import thread_attachments_purge
 

@@ -21,7 +21,7 @@ def charge_existing_responses(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0002_issue11_attachments"),
+        ("conversations", "0003_issue6_teams"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
