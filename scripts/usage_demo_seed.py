@@ -10,6 +10,7 @@ from django.utils import timezone
 from conversations.models import (
     Message,
     ModelPrice,
+    Team,
     Thread,
     UpstreamResponse,
     UserQuota,
@@ -34,10 +35,17 @@ for model, weight in (("qwen3-max", "1.2/6/0.24"), ("qwen-plus", "0.4/1.2/0.08")
     )
 UserQuota.objects.create(user=people[0], daily_tokens=60_000)
 UserQuota.objects.create(user=people[1], monthly_tokens=400_000)
+teams = [
+    Team.objects.create(name="Research", created_by=people[0]),
+    Team.objects.create(name="Support", created_by=people[1]),
+    None,
+]
 for person_index, person in enumerate(people):
     for t in range(4):
         model = rng.choices(list(models), weights=list(models.values()))[0]
-        thread = Thread.objects.create(owner=person, title=f"Thread {t}", model=model)
+        thread = Thread.objects.create(
+            owner=person, title=f"Thread {t}", model=model, team=teams[t % 3]
+        )
         parent = None
         for day in range(30):
             if rng.random() < 0.55 - 0.06 * person_index:
