@@ -12,6 +12,7 @@ from conversations.gateway.client import (
     stream_reply,
 )
 from conversations.gateway.events import (
+    ArgumentsDelta,
     Completed,
     Event,
     Failed,
@@ -26,6 +27,7 @@ from conversations.gateway.events import (
 )
 
 __all__ = [
+    "ArgumentsDelta",
     "Completed",
     "ConversationGone",
     "Event",

@@ -153,6 +153,10 @@
     }
     tail.innerHTML = frame.tail;
     el.dataset.seq = frame.seq;
+    // The answer starts: fold the thinking and tool cards (issue #5).
+    if (!el.classList.contains("has-text")) {
+      el.querySelectorAll(".tool-calls details[open]").forEach(function (d) { d.open = false; });
+    }
     el.classList.add("has-text");
     follow();
   }
