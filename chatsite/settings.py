@@ -203,6 +203,7 @@ SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
 
 # --- Tools and thinking (issue #5) --------------------------------------------
 # Defaults of new threads (an admin's "Tool defaults" row overrides them).
+QWEN_BUILTIN_TOOLS = config.BUILTIN_TOOLS
 QWEN_DEFAULT_TOOLS = config.read_tool_list("QWEN_DEFAULT_TOOLS", [])
 QWEN_ENABLE_THINKING = config.read_bool("QWEN_ENABLE_THINKING", False)
 # The agent loop: seconds one function call may run, upstream calls per reply.
