@@ -36,6 +36,7 @@ class ThreadSettingsForm(forms.ModelForm):
             ("required", "required: always call a tool"),
         ],
         label="Tool choice",
+        required=False,
     )
     mcp_servers = forms.ModelMultipleChoiceField(
         queryset=McpServer.objects.none(),

@@ -160,7 +160,7 @@ def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
         thread=thread,
         tools=data["tools"],
         enable_thinking=data["enable_thinking"],
-        tool_choice=data["tool_choice"],
+        tool_choice=data["tool_choice"] or "auto",
         mcp_servers=list(data["mcp_servers"]),
     )
     messages.success(request, "Settings saved; they apply from the next reply.")
