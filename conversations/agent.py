@@ -43,7 +43,7 @@ def request_tools(
     """The `tools` of a request from the settings a reply was created with."""
     names = [str(n) for n in used.get("tools") or []]
     tools: list[dict[str, Any]] = [
-        {"type": name} for name in names if name not in functions.REGISTRY
+        {"type": name} for name in names if name in settings.QWEN_BUILTIN_TOOLS
     ]
     tools.extend(functions.function_schemas(names))
     for server in mcp_servers:
