@@ -100,8 +100,8 @@ class ToolTracker:
             choice = str(used.get("tool_choice") or "auto")
             # Past the step limit the model must answer with what it has.
             options["tool_choice"] = "none" if final else choice
-        if used.get("enable_thinking"):
-            options["enable_thinking"] = True
+        # Sent either way: some models think by default, so "off" must be said.
+        options["enable_thinking"] = bool(used.get("enable_thinking"))
         return options
 
     def start_response(self, response_id: str) -> None:
