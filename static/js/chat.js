@@ -179,6 +179,14 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
+    // A card appended by a broadcast that a resync's markup already holds
+    // (Redis can deliver it late): keep the first, which is at least as new.
+    document.querySelectorAll("#messages .tool-calls").forEach(function (box) {
+      var seen = {};
+      Array.from(box.children).forEach(function (card) {
+        if (seen[card.id]) card.remove(); else seen[card.id] = true;
+      });
+    });
     clearDraftIfStored();
     follow();
     var done = document.querySelector("#messages [data-role=assistant][data-status]:not([data-status=streaming]):not([data-announced])");
