@@ -201,7 +201,7 @@ class ToolTracker:
                     name=str(item.get("name") or ""),
                     arguments=str(item.get("arguments") or ""),
                     user=self.user,
-                    timeout=settings.CHAT_TOOL_TIMEOUT,
+                    time_limit=settings.CHAT_TOOL_TIMEOUT,
                 )
             outputs.append(
                 {
@@ -225,7 +225,9 @@ class ToolTracker:
         return outputs, final
 
     def _rows_by_item(self) -> dict[str, ToolCall]:
-        rows = ToolCall.objects.filter(reply_id=self.live.reply_id, type="function_call")
+        rows = ToolCall.objects.filter(
+            reply_id=self.live.reply_id, type="function_call"
+        )
         return {row.item_id: row for row in rows}
 
     async def close(self) -> None:

@@ -84,9 +84,9 @@ class ThreadSettingsForm(forms.ModelForm):
             (name, name.replace("_", " ")) for name in settings.QWEN_BUILTIN_TOOLS
         ] + [(tool.name, f"{tool.label} (function)") for tool in REGISTRY.values()]
         self.fields["enable_thinking"].label = "Thinking"
-        self.fields["enable_thinking"].help_text = (
-            "Let the model reason before answering; its summary is shown."
-        )
+        self.fields[
+            "enable_thinking"
+        ].help_text = "Let the model reason before answering; its summary is shown."
         # Labels only reach the page: an MCP server's URL and headers do not.
         self.fields["mcp_servers"].queryset = McpServer.objects.filter(enabled=True)
         self.fields["mcp_servers"].label_from_instance = lambda server: server.label

@@ -242,7 +242,7 @@ async def run_function(
     name: str,
     arguments: str,
     user: AbstractBaseUser,
-    timeout: float,
+    time_limit: float,
     registry: dict[str, FunctionTool] | None = None,
 ) -> FunctionResult:
     """Run one call; whatever happens, return text the model can read."""
@@ -259,14 +259,14 @@ async def run_function(
     # every other reply in this process shares.
     call = database_sync_to_async(_call, thread_sensitive=False)
     try:
-        output = await asyncio.wait_for(call(tool, user, args), timeout)
+        output = await asyncio.wait_for(call(tool, user, args), time_limit)
     except TimeoutError:
-        return _error(f"The function {name} did not finish within {timeout:g} s.")
+        return _error(f"The function {name} did not finish within {time_limit:g} s.")
     except ToolError as exc:
         return _error(str(exc))
     except TypeError:
         return _error(f"Unexpected arguments for {name}: {sorted(args)}.")
-    except Exception as exc:  # noqa: BLE001 - any tool failure goes to the model
+    except Exception as exc:  # any tool failure goes to the model
         return _error(f"The function {name} failed: {type(exc).__name__}.")
     return FunctionResult(output=str(output))
 

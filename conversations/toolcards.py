@@ -27,9 +27,7 @@ def tool_card_html(
 
 
 def tool_cards_append_html(reply_id: int, card_html: str) -> str:
-    return (
-        f'<div id="tools-{reply_id}" hx-swap-oob="beforeend">{card_html}</div>'
-    )
+    return f'<div id="tools-{reply_id}" hx-swap-oob="beforeend">{card_html}</div>'
 
 
 def tool_cards_for(message: Message, *, live_text: str = "") -> list[str]:

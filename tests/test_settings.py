@@ -74,6 +74,9 @@ def test_default_tools_must_be_built_in_tools():
 
 def test_default_tools_and_thinking_are_read():
     assert config.read_tool_list("UNSET_FOR_TEST", ["web_search"]) == ["web_search"]
-    assert settings_error(
-        QWEN_DEFAULT_TOOLS="web_search, web_extractor", QWEN_ENABLE_THINKING="true"
-    ) == ""
+    assert (
+        settings_error(
+            QWEN_DEFAULT_TOOLS="web_search, web_extractor", QWEN_ENABLE_THINKING="true"
+        )
+        == ""
+    )

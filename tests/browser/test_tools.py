@@ -77,12 +77,17 @@ def test_thinking_and_tool_cards_appear_before_the_answer_and_after_reload(
 
     order = page.evaluate("window.__order")
     assert order.index("answer") == len(order) - 1, order
-    assert set(order) == {"reasoning", "web_search_call", "web_extractor_call", "answer"}
+    assert set(order) == {
+        "reasoning",
+        "web_search_call",
+        "web_extractor_call",
+        "answer",
+    }
     assert order.index("web_search_call") < order.index("web_extractor_call")
 
-    search = reply.locator('[data-testid=tool-call][data-tool-type=web_search_call]')
+    search = reply.locator("[data-testid=tool-call][data-tool-type=web_search_call]")
     extract = reply.locator(
-        '[data-testid=tool-call][data-tool-type=web_extractor_call]'
+        "[data-testid=tool-call][data-tool-type=web_extractor_call]"
     )
     # Folded once the answer is there; a click opens a card.
     expect(search).not_to_have_attribute("open", "")

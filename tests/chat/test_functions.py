@@ -73,7 +73,7 @@ def test_thread_search_sees_only_the_users_own_threads(alice, bob):
 @pytest.mark.django_db(transaction=True)
 async def test_a_tool_error_becomes_output_for_the_model():
     result = await run_function(
-        name="calculate", arguments='{"expression": "1/0"}', user=None, timeout=5
+        name="calculate", arguments='{"expression": "1/0"}', user=None, time_limit=5
     )
     assert result.error == "Division by zero."
     assert json.loads(result.output) == {"error": "Division by zero."}
@@ -90,7 +90,7 @@ async def test_a_tool_error_becomes_output_for_the_model():
     ],
 )
 async def test_bad_calls_are_answered_not_raised(name, arguments, error):
-    result = await run_function(name=name, arguments=arguments, user=None, timeout=5)
+    result = await run_function(name=name, arguments=arguments, user=None, time_limit=5)
     assert result.error.startswith(error)
 
 
@@ -109,7 +109,7 @@ async def test_a_slow_tool_is_cut_at_its_time_limit():
     }
     try:
         result = await run_function(
-            name="stuck", arguments="{}", user=None, timeout=0.05, registry=registry
+            name="stuck", arguments="{}", user=None, time_limit=0.05, registry=registry
         )
     finally:
         release.set()
@@ -127,6 +127,6 @@ async def test_a_crashing_tool_is_reported_by_kind_only():
         )
     }
     result = await run_function(
-        name="broken", arguments="", user=None, timeout=5, registry=registry
+        name="broken", arguments="", user=None, time_limit=5, registry=registry
     )
     assert result.error == "The function broken failed: RuntimeError."

@@ -38,9 +38,7 @@ def test_an_admins_defaults_replace_the_environments(alice, settings):
     )
 
 
-def test_the_settings_form_saves_tools_and_the_reply_records_them(
-    alice, alice_client
-):
+def test_the_settings_form_saves_tools_and_the_reply_records_them(alice, alice_client):
     server = McpServer.objects.create(
         label="wiki",
         url="https://mcp.example.net/private-route/sse",

@@ -111,7 +111,7 @@ async def test_every_item_type_is_shown_live_and_logged(connect, thread, alice):
     thinking = calls[0]
     assert thinking.output.startswith('The user asks: "Search the latest news')
     assert search.query.startswith("Search the latest news")
-    assert [s["url"] for s in search.sources][0].startswith("https://example.com/")
+    assert search.sources[0]["url"].startswith("https://example.com/")
     assert extract.urls == ["https://example.org/report"]
     assert extract.query == "Extract key information from https://example.org/report"
     assert "key facts extracted" in extract.output

@@ -218,9 +218,7 @@ async def test_function_arguments_stream_and_every_item_arrives_raw():
             enable_thinking=True,
         )
     )
-    arguments = "".join(
-        e.text for e in events if isinstance(e, gateway.ArgumentsDelta)
-    )
+    arguments = "".join(e.text for e in events if isinstance(e, gateway.ArgumentsDelta))
     assert arguments == '{"city": "Lisbon"}'
     done = [e.item for e in events if isinstance(e, gateway.ItemDone)]
     assert [item["type"] for item in done] == ["reasoning", "function_call"]
