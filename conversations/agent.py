@@ -86,7 +86,7 @@ class ToolTracker:
         def load() -> tuple[list[dict[str, Any]], AbstractBaseUser | None, int]:
             servers = _mcp_servers_for(reply)
             taken = ToolCall.objects.filter(reply_id=reply.pk).count()
-            author = reply.parent.author if reply.parent_id else None
+            author = reply.parent.author if reply.parent is not None else None
             return request_tools(reply.settings_used, servers), author, taken
 
         tools, user, taken = await database_sync_to_async(load)()

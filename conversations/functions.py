@@ -69,7 +69,7 @@ def current_time(*, user: AbstractBaseUser, timezone: str = "UTC") -> str:
     )
 
 
-_BINARY = {
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -78,7 +78,10 @@ _BINARY = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_UNARY: dict[type, Callable[[Any], Any]] = {
+    ast.UAdd: operator.pos,
+    ast.USub: operator.neg,
+}
 _FUNCTIONS: dict[str, Callable[..., float]] = {
     "sqrt": math.sqrt,
     "abs": abs,
@@ -98,7 +101,9 @@ MAX_MAGNITUDE = 10**100
 def _evaluate(node: ast.AST) -> float | int:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if isinstance(node.value, bool):
+            raise ToolError("Unsupported expression element: a boolean.")
         return node.value
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
         return _CONSTANTS[node.id]
@@ -241,7 +246,7 @@ async def run_function(
     *,
     name: str,
     arguments: str,
-    user: AbstractBaseUser,
+    user: AbstractBaseUser | None,
     time_limit: float,
     registry: dict[str, FunctionTool] | None = None,
 ) -> FunctionResult:

@@ -403,7 +403,8 @@ def tool_call_fields(item: dict[str, Any]) -> dict[str, Any]:
     keep everything in `raw` and whatever common fields they share.
     """
     kind = str(item.get("type") or "")
-    action = item.get("action") if isinstance(item.get("action"), dict) else {}
+    raw_action = item.get("action")
+    action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
     fields: dict[str, Any] = {
         "type": kind,
         "item_id": str(item.get("id") or ""),
