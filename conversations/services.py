@@ -18,6 +18,7 @@ from conversations.models import (
     ToolDefaults,
     UpstreamResponse,
 )
+from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
 from conversations.selectors import latest_leaf_under
 
@@ -71,6 +72,8 @@ def thread_archive(*, thread: Thread, archived: bool) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
+    # Teammates watching it lose access: their sockets re-check and close.
+    thread_access_changed(thread.pk)
     # Avoids an import cycle (attachments reads the context module).
     from conversations.attachments import thread_attachments_purge
 
