@@ -9,6 +9,7 @@ from conversations.models import Message
 from conversations.rendering import StreamingMarkdown
 from conversations.selectors import branch_of
 from conversations.services import reply_is_continuable
+from conversations.toolcards import tool_cards_for
 
 
 def message_context(message: Message) -> dict:
@@ -21,6 +22,11 @@ def message_context(message: Message) -> dict:
         "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         "continuable": reply_is_continuable(message),
     }
+    if message.role == Message.Role.ASSISTANT:
+        live_now = live_reply(message.pk)
+        context["tool_cards"] = tool_cards_for(
+            message, live_text=live_now.text if live_now else ""
+        )
     if context["streaming"]:
         live = live_reply(message.pk)
         if live is not None:
