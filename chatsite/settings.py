@@ -41,6 +41,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes reach /healthz without an allowed Host or HTTPS.
+    "chatsite.health.HealthCheckMiddleware",
+    "chatsite.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -201,13 +204,43 @@ CHAT_SAVE_INTERVAL_MS = config.read_int(
 )
 SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
 
+# --- Several processes (issue #8) ----------------------------------------------
+# Each process touches the heartbeat of the replies it writes and sweeps the
+# replies whose writer is gone (heartbeat older than CHAT_STALE_AFTER_S) every
+# CHAT_SWEEP_INTERVAL_S seconds; 0 switches both off (tests of one process).
+CHAT_SWEEP_INTERVAL_S = config.read_float(
+    "CHAT_SWEEP_INTERVAL_S", 10.0, minimum=0, maximum=3600
+)
+CHAT_STALE_AFTER_S = config.read_float(
+    "CHAT_STALE_AFTER_S", 60.0, minimum=1, maximum=86400
+)
+if CHAT_SWEEP_INTERVAL_S and CHAT_STALE_AFTER_S < 2 * CHAT_SWEEP_INTERVAL_S:
+    raise ImproperlyConfigured(
+        "CHAT_STALE_AFTER_S must be at least twice CHAT_SWEEP_INTERVAL_S, or live "
+        "replies would be swept between two heartbeats."
+    )
+
+LOG_FORMAT = config.read_choice(
+    "LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json")
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "chatsite.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "chatsite.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s%(ids)s %(message)s",
+        },
+        "json": {"()": "chatsite.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": config.env.str("LOG_LEVEL", default="INFO"),

@@ -18,12 +18,12 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import gateway, services
+from conversations import control, gateway, services
 from conversations.broadcast import thread_broadcast
 from conversations.context import ContextPlan, plan_context
 from conversations.errors import describe_failure
 from conversations.frames import reply_final_html
-from conversations.live import LiveReply, live_reply, running
+from conversations.live import LiveReply, current_reply, live_reply, running
 from conversations.models import Message
 
 logger = logging.getLogger(__name__)
@@ -118,10 +118,12 @@ def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
 
 
 async def _run(live: LiveReply) -> None:
+    current_reply.set(str(live.reply_id))
     outcome = Outcome()
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
+        await _listen_for_stop(live.reply_id)
         reply, plan = await database_sync_to_async(_load_plan)(live.reply_id, False)
         plan = await _stream(live, reply, plan, sender, outcome)
     except asyncio.CancelledError:
@@ -286,3 +288,20 @@ async def _finish(
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:
         running.pop(live.reply_id, None)
+        await _unlisten(live.reply_id)
+
+
+async def _listen_for_stop(reply_id: int) -> None:
+    # A channel layer that is down must not cost the reply itself: Stop then
+    # only works from this process until the layer is back.
+    try:
+        await control.reply_listen(reply_id)
+    except Exception:
+        logger.exception("Reply %s: cannot listen for a remote stop.", reply_id)
+
+
+async def _unlisten(reply_id: int) -> None:
+    try:
+        await control.reply_unlisten(reply_id)
+    except Exception:
+        logger.exception("Reply %s: cannot leave its stop group.", reply_id)

@@ -45,3 +45,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Sync Playwright keeps an event loop running in the main thread while its
     # browser is open; async tests after it would fail, so browser tests go last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _no_background_sweep(settings) -> None:
+    # The periodic reply sweep (conversations/sweep.py) would run on each test's
+    # event loop beside the test; tests of the sweep call it directly, and the
+    # multi-process tests turn it on in the processes they start.
+    settings.CHAT_SWEEP_INTERVAL_S = 0
