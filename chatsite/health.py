@@ -33,7 +33,8 @@ async def _channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer is configured")
-    channel = await layer.new_channel("health")
+    # The default prefix, like consumers (see conversations/control.py).
+    channel = await layer.new_channel()
     await layer.send(channel, {"type": "health.ping"})
     message = await asyncio.wait_for(layer.receive(channel), LAYER_TIMEOUT)
     if message.get("type") != "health.ping":

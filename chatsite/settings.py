@@ -99,7 +99,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                # redis-py 8 times reads out after 5 s by default, exactly as
+                # long as channels_redis blocks waiting for a message (BZPOPMIN,
+                # 5 s): every consumer idle for 5 s would die. Reads may block
+                # longer than that; a dead connection is still noticed.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:

@@ -68,7 +68,10 @@ async def control_channel() -> tuple[BaseChannelLayer, str] | None:
     if listener is None or listener.task.done() or listener.layer is not layer:
         for stale in [key for key in _listeners if key.is_closed()]:
             del _listeners[stale]
-        listener = _Listener(layer, await layer.new_channel("control"))
+        # The default prefix: channels_redis pops every process-local channel
+        # through one receive loop per prefix, and consumers use the default;
+        # a second prefix would starve one of the two.
+        listener = _Listener(layer, await layer.new_channel())
         _listeners[loop] = listener
     return listener.layer, listener.channel
 

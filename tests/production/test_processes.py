@@ -100,7 +100,10 @@ async def test_stop_pressed_on_another_process_stops_the_generation(cluster, ali
     final = await stopper.until_final()
     assert 'data-status="stopped"' in final
     # The writer's process, not only the viewer's page, saw the stop.
-    assert 'data-status="stopped"' in await writer.until_final()
+    try:
+        assert 'data-status="stopped"' in await writer.until_final()
+    except TimeoutError:
+        raise AssertionError(a.log()[-5000:] + str(writer.received[-3:])) from None
     state = cluster.reply_state(reply_id)
     assert state["status"] == "stopped"
     assert 0 < len(state["text"].split()) < 400
@@ -122,7 +125,10 @@ async def test_a_killed_process_leaves_its_reply_interrupted_not_spinning(
     while not cluster.reply_state(reply_id)["text"]:
         await viewer.until(is_frame)
     doomed.kill()
-    final = await viewer.until_final(wait=60)
+    try:
+        final = await viewer.until_final(wait=60)
+    except ConnectionError:
+        raise AssertionError(b.log()) from None
     assert 'data-status="interrupted"' in final
     state = cluster.reply_state(reply_id)
     assert state["status"] == "interrupted"
