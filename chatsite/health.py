@@ -42,7 +42,7 @@ async def _channel_layer() -> None:
 
 
 async def health() -> tuple[bool, dict[str, str]]:
-    """Check each dependency; the reasons are logged, not shown (they may name hosts)."""
+    """Check each dependency; reasons are logged, not shown (they may name hosts)."""
     results: dict[str, str] = {}
     checks: dict[str, Callable[[], Awaitable[None]]] = {
         "database": sync_to_async(_database),
@@ -57,7 +57,11 @@ async def health() -> tuple[bool, dict[str, str]]:
             results[name] = "failing"
         else:
             results[name] = "ok"
-            logger.debug("Health check %s took %.1f ms", name, (time.perf_counter() - started) * 1000)
+            logger.debug(
+                "Health check %s took %.1f ms",
+                name,
+                (time.perf_counter() - started) * 1000,
+            )
     return all(v == "ok" for v in results.values()), results
 
 

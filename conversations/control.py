@@ -48,9 +48,10 @@ class _Listener:
                 logger.exception("Control channel receive failed; retrying.")
                 await asyncio.sleep(1)
                 continue
-            if message.get("type") == STOP and isinstance(message.get("reply"), int):
-                if reply_stop(message["reply"]):
-                    logger.info("Reply %s stopped from another process.", message["reply"])
+            reply = message.get("reply")
+            is_stop = message.get("type") == STOP and isinstance(reply, int)
+            if is_stop and reply_stop(reply):
+                logger.info("Reply %s stopped from another process.", reply)
 
 
 # One listener per event loop: channel layers and their connections are bound

@@ -38,9 +38,9 @@ def replies_heartbeat(*, reply_ids: Iterable[int]) -> int:
     ids = list(reply_ids)
     if not ids:
         return 0
-    return Message.objects.filter(
-        pk__in=ids, status=Message.Status.STREAMING
-    ).update(heartbeat_at=timezone.now())
+    return Message.objects.filter(pk__in=ids, status=Message.Status.STREAMING).update(
+        heartbeat_at=timezone.now()
+    )
 
 
 @transaction.atomic

@@ -187,7 +187,9 @@ def start_cluster(
     cluster.manage("migrate", "--noinput")
     cluster.shell(
         "from django.contrib.auth import get_user_model; U = get_user_model(); "
-        + "; ".join(f"U.objects.create_user({n!r}, password={p!r})" for n, p in USERS.items())
+        + "; ".join(
+            f"U.objects.create_user({n!r}, password={p!r})" for n, p in USERS.items()
+        )
     )
     return cluster
 

@@ -76,7 +76,9 @@ async def test_a_viewer_on_another_process_sees_the_reply_live(cluster, alice):
     writer = await alice.socket(thread, via=a.url)
     viewer = await alice.socket(thread, via=b.url)
     await writer.send(
-        action="send", message="[[pace:ttft=0,tps=100]] [[tokens:60]] go", client_id="c1"
+        action="send",
+        message="[[pace:ttft=0,tps=100]] [[tokens:60]] go",
+        client_id="c1",
     )
     final = await viewer.until_final()
     frames = [f for f in viewer.frames() if f["t"] == "frame"]
@@ -93,7 +95,9 @@ async def test_stop_pressed_on_another_process_stops_the_generation(cluster, ali
     writer = await alice.socket(thread, via=a.url)
     stopper = await alice.socket(thread, via=b.url)
     await writer.send(
-        action="send", message="[[pace:ttft=0,tps=20]] [[tokens:400]] go", client_id="c1"
+        action="send",
+        message="[[pace:ttft=0,tps=20]] [[tokens:400]] go",
+        client_id="c1",
     )
     reply_id = (await first_frame(stopper))["id"]
     await stopper.send(action="stop", reply=str(reply_id))
@@ -118,7 +122,9 @@ async def test_a_killed_process_leaves_its_reply_interrupted_not_spinning(
     writer = await alice.socket(thread, via=doomed.url)
     viewer = await alice.socket(thread, via=b.url)
     await writer.send(
-        action="send", message="[[pace:ttft=0,tps=20]] [[tokens:2000]] go", client_id="c1"
+        action="send",
+        message="[[pace:ttft=0,tps=20]] [[tokens:2000]] go",
+        client_id="c1",
     )
     reply_id = (await first_frame(viewer))["id"]
     # Until some partial text is stored (saved every 100 ms while it streams).
