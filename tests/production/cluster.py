@@ -142,6 +142,19 @@ class Cluster:
             "print(services.thread_create(owner=u).pk)"
         )
 
+    def threads_create(self, count: int, owner: str = "alice") -> list[str]:
+        """`count` new threads of `owner`'s (one process start for all)."""
+        out = self.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model; "
+            "from conversations import services; "
+            f"u = get_user_model().objects.get(username={owner!r}); "
+            f"print(' '.join(str(services.thread_create(owner=u).pk) "
+            f"for _ in range({count})))",
+        )
+        return out.strip().splitlines()[-1].split()
+
     def reply_state(self, reply_id: int) -> dict[str, Any]:
         """The stored reply, read straight from the shared database."""
         import psycopg
@@ -175,6 +188,7 @@ def start_cluster(
     }
     env.update(
         DATABASE_URL=url,
+        # Empty: the in-memory channel layer (one process only).
         REDIS_URL=redis_url,
         DB_CONN_MAX_AGE="60",
         DASHSCOPE_BASE_URL=upstream_url,
