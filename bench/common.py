@@ -172,7 +172,29 @@ def marker_of(rows: list[tuple[str, int, str, float]]) -> str:
     return first[0] if first else ""
 
 
-def words_text(count: int, marker: str) -> str:
-    """An answer to echo: the marker, then `count - 1` plain words."""
+def words_text(count: int, marker: str, *, paragraph: int = 25) -> str:
+    """An answer to echo: the marker, then `count - 1` plain words, in short
+    paragraphs (as answers come; it also keeps the client's counting cheap)."""
     filler = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
-    return " ".join([marker, *(filler[i % len(filler)] for i in range(count - 1))])
+    words = [marker, *(filler[i % len(filler)] for i in range(count - 1))]
+    return "\n\n".join(
+        " ".join(words[i : i + paragraph]) for i in range(0, len(words), paragraph)
+    )
+
+
+class SeenWords:
+    """Words visible at a client applying frames: the stable part is counted
+    once as it grows, the small unfinished tail on every frame."""
+
+    def __init__(self) -> None:
+        self.stable = 0
+        self.tail = 0
+
+    def apply(self, frame: dict) -> int:
+        if frame["t"] == "frame":
+            self.stable += visible_words(frame["add"])
+            self.tail = visible_words(frame["tail"])
+        elif frame["t"] == "snap":
+            self.stable = visible_words(frame["stable"])
+            self.tail = visible_words(frame["tail"])
+        return self.stable + self.tail

@@ -17,6 +17,7 @@ import time
 
 from common import (
     by_response,
+    SeenWords,
     delta_delays,
     start_app,
     start_simulator,
@@ -63,25 +64,21 @@ async def websocket_run(cluster, simulator, threads, words) -> tuple[list, list]
                 client_id=marker,
             )
             seen: list[tuple[float, int]] = []
-            stable, tail = "", ""
+            counter = SeenWords()
             while True:
                 text = await socket.receive()
                 now = time.time()
                 if text.startswith("{"):
-                    frame = json.loads(text)
-                    if frame["t"] == "frame":
-                        stable += frame["add"]
-                        tail = frame["tail"]
-                    elif frame["t"] == "snap":
-                        stable, tail = frame["stable"], frame["tail"]
-                    seen.append((now, visible_words(stable + tail)))
+                    seen.append((now, counter.apply(json.loads(text))))
                 elif 'data-status="completed"' in text and 'outerHTML' in text:
                     break
             (rows,) = by_response(simulator.timings()).values()
             delays = delta_delays(rows, seen)
+            await socket.close()
+            if index == 0:
+                continue  # warm-up: the process's first reply loads its modules
             first.append(delays[0])
             every.extend(delays)
-            await socket.close()
     finally:
         await client.close()
     return first, every
@@ -129,17 +126,17 @@ def main() -> None:
     cluster = start_app(simulator, extra_env=env)
     try:
         cluster.start("app")
-        threads = cluster.threads_create(2 * args.replies)
+        threads = cluster.threads_create(2 * args.replies + 1)
         ws_first, ws_every = asyncio.run(
-            websocket_run(cluster, simulator, threads[: args.replies], args.words)
+            websocket_run(cluster, simulator, threads[: args.replies + 1], args.words)
         )
         br_first, br_every = browser_run(
-            cluster, simulator, threads[args.replies :], args.words
+            cluster, simulator, threads[args.replies + 1 :], args.words
         )
     finally:
         cluster.stop()
         simulator.stop()
-    interval = args.frame_ms if args.frame_ms is not None else "default (50)"
+    interval = args.frame_ms if args.frame_ms is not None else "default (20)"
     print(f"Added latency, simulator send -> visible; CHAT_FRAME_INTERVAL_MS={interval}")
     print(f"  websocket first delta: {summary(ws_first)}")
     print(f"  websocket every delta: {summary(ws_every)}")
