@@ -97,7 +97,7 @@ def start_app(
         upstream_url=simulator.base_url,
         database_url=DATABASE_URL,
         redis_url=REDIS_URL if redis else "",
-        suffix="run",
+        suffix=f"run{os.getpid()}",
         extra_env={"LOG_LEVEL": "WARNING", **(extra_env or {})},
     )
 

@@ -114,11 +114,12 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
     simulator = start_simulator(ttft=0.35, tps=40)
-    cluster = start_app(simulator, redis=args.processes > 1)
+    cluster = None
     layer = "Redis" if args.processes > 1 else "in-memory layer"
     print(f"Concurrent streams: {args.processes} process(es), PostgreSQL + {layer}")
     print("streams  deltas  median_ms  p95_ms  p99_ms  lost  app_cpu_%  wall_s")
     try:
+        cluster = start_app(simulator, redis=args.processes > 1)
         for index in range(args.processes):
             cluster.start(f"app{index}")
         for streams in [int(s) for s in args.streams.split(",")]:
@@ -130,7 +131,8 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         simulator.stop()
 
 

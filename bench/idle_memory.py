@@ -38,12 +38,14 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=1000)
     args = parser.parse_args()
     simulator = start_simulator()
-    cluster = start_app(simulator)
+    cluster = None
     try:
+        cluster = start_app(simulator)
         cluster.start("app")
         before, after = asyncio.run(measure(cluster, args.sockets))
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         simulator.stop()
     per = (after - before) / args.sockets
     print(f"Idle websockets: {args.sockets} open; app RSS {before / 2**20:.1f} MiB ->"

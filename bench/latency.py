@@ -123,8 +123,9 @@ def main() -> None:
     args = parser.parse_args()
     env = {} if args.frame_ms is None else {"CHAT_FRAME_INTERVAL_MS": str(args.frame_ms)}
     simulator = start_simulator(ttft=0.35, tps=40)
-    cluster = start_app(simulator, extra_env=env)
+    cluster = None
     try:
+        cluster = start_app(simulator, extra_env=env)
         cluster.start("app")
         threads = cluster.threads_create(2 * args.replies + 1)
         ws_first, ws_every = asyncio.run(
@@ -134,7 +135,8 @@ def main() -> None:
             cluster, simulator, threads[args.replies + 1 :], args.words
         )
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         simulator.stop()
     interval = args.frame_ms if args.frame_ms is not None else "default (20)"
     print(f"Added latency, simulator send -> visible; CHAT_FRAME_INTERVAL_MS={interval}")

@@ -23,8 +23,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=1000)
     args = parser.parse_args()
     simulator = start_simulator()
-    cluster = start_app(simulator)
+    cluster = None
     try:
+        cluster = start_app(simulator)
         os.environ.update(
             DATABASE_URL=cluster.env["DATABASE_URL"],
             ALLOWED_HOSTS="testserver",
@@ -72,7 +73,8 @@ def main() -> None:
             assert response.status_code == 200
         shown = response.content.decode().count('data-testid="message"')
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         simulator.stop()
     print(f"Long thread: {args.turns} turns; GET {url.split('/')[1]}/<id>/ server time "
           f"median {statistics.median(times):.0f} ms (min {min(times):.0f}, "

@@ -76,14 +76,16 @@ async def run(cluster, sizes: list[int]) -> list[tuple[int, float, int]]:
 
 def main() -> None:
     simulator = start_simulator(ttft=0.35, tps=40)
-    cluster = start_app(simulator)
+    cluster = None
     sizes = [1, 2, 4, 8]
     try:
+        cluster = start_app(simulator)
         cluster.start("cpu")
         cluster.start("sql", {"LOG_LEVEL": "DEBUG"})
         rows = asyncio.run(run(cluster, sizes))
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         simulator.stop()
     print("Cost per streamed Markdown reply at 40 deltas/s (one process)")
     print("   KB  app_cpu_s  cpu_ms_per_KB  db_writes  writes_per_KB")

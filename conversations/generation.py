@@ -169,6 +169,7 @@ async def _stream(
         )
     last_save = time.monotonic()
     save_interval = settings.CHAT_SAVE_INTERVAL_MS / 1000
+    saving: asyncio.Task | None = None
     for attempt in range(2):
         request = gateway.ReplyRequest(
             input=plan.input,
@@ -187,12 +188,15 @@ async def _stream(
                     outcome.first_token_at = timezone.now()
                 live.text += event.text
                 sender.poke()
-                if time.monotonic() - last_save >= save_interval:
+                if time.monotonic() - last_save >= save_interval and (
+                    saving is None or saving.done()
+                ):
+                    # Saved beside the stream, not in its way: all of a
+                    # process's queries share one thread, and a reply that
+                    # waited for its turn there would fall behind its upstream.
                     last_save = time.monotonic()
-                    await database_sync_to_async(services.reply_progress)(
-                        reply_id=live.reply_id,
-                        text=live.text,
-                        first_token_at=outcome.first_token_at,
+                    saving = asyncio.get_running_loop().create_task(
+                        _save_progress(live, outcome.first_token_at)
                     )
             elif isinstance(event, gateway.Started):
                 response_id = event.response_id
@@ -232,6 +236,16 @@ async def _stream(
         else:
             return plan
     return plan
+
+
+async def _save_progress(live: LiveReply, first_token_at: datetime | None) -> None:
+    try:
+        await database_sync_to_async(services.reply_progress)(
+            reply_id=live.reply_id, text=live.text, first_token_at=first_token_at
+        )
+    except Exception:
+        # The next save (or the final one) carries the text anyway.
+        logger.exception("Reply %s: could not save its partial text.", live.reply_id)
 
 
 def _record(
