@@ -91,6 +91,13 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         await self.send(text_data=event["text"])
 
+    async def thread_snapshot(self, event: dict[str, Any]) -> None:
+        """A live reply's snapshot from the process writing it."""
+        self.snapshot_seq[event["reply"]] = max(
+            event["seq"], self.snapshot_seq.get(event["reply"], 0)
+        )
+        await self.send(text_data=event["text"])
+
     async def _error(self, text: str) -> None:
         await self.send(text_data=composer_error_html(text))
 
@@ -225,6 +232,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             if live is not None:
                 self.snapshot_seq[live.reply_id] = live.seq
                 await self.send(text_data=live.snapshot())
+            else:
+                # Written by another process: it sends the snapshot here.
+                await control.reply_snapshot_request(reply.pk, self.channel_name)
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:
         thread = Thread.objects.get(pk=self.thread.pk)

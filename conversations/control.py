@@ -17,6 +17,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 logger = logging.getLogger(__name__)
 
 STOP = "reply.stop"
+SNAPSHOT = "reply.snapshot"
 
 
 def reply_group(reply_id: int) -> str:
@@ -49,9 +50,28 @@ class _Listener:
                 await asyncio.sleep(1)
                 continue
             reply = message.get("reply")
-            is_stop = message.get("type") == STOP and isinstance(reply, int)
-            if is_stop and reply_stop(reply):
+            if not isinstance(reply, int):
+                continue
+            if message.get("type") == STOP and reply_stop(reply):
                 logger.info("Reply %s stopped from another process.", reply)
+            elif message.get("type") == SNAPSHOT:
+                await self._send_snapshot(reply, message.get("to"))
+
+    async def _send_snapshot(self, reply_id: int, to: object) -> None:
+        from conversations.live import live_reply
+
+        live = live_reply(reply_id)
+        if live is None or not isinstance(to, str):
+            return
+        await self.layer.send(
+            to,
+            {
+                "type": "thread.snapshot",
+                "text": live.snapshot(),
+                "reply": reply_id,
+                "seq": live.seq,
+            },
+        )
 
 
 # One listener per event loop: channel layers and their connections are bound
@@ -97,3 +117,13 @@ async def reply_stop_anywhere(reply_id: int) -> None:
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(reply_group(reply_id), {"type": STOP, "reply": reply_id})
+
+
+async def reply_snapshot_request(reply_id: int, reply_to: str) -> None:
+    """Ask the process writing `reply_id` to send its snapshot to `reply_to`
+    (a page that joined on another process cannot render the live state)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(
+            reply_group(reply_id), {"type": SNAPSHOT, "reply": reply_id, "to": reply_to}
+        )

@@ -113,6 +113,33 @@ async def test_stop_pressed_on_another_process_stops_the_generation(cluster, ali
     assert 0 < len(state["text"].split()) < 400
 
 
+async def test_a_page_joining_another_process_mid_reply_follows_it_live(cluster, alice):
+    a, b = cluster.processes[:2]
+    thread = cluster.thread_create()
+    writer = await alice.socket(thread, via=a.url)
+    paragraphs = "\n\n".join(f"Paragraph {i} has five words." for i in range(80))
+    await writer.send(
+        action="send",
+        message="[[echo]][[pace:ttft=0,tps=20]]" + paragraphs,
+        client_id="c1",
+    )
+    # Once part of the reply is final (stable), a page rendered now is behind it.
+    await writer.until(lambda t: is_frame(t) and json.loads(t)["add"] != "")
+    late = await alice.socket(thread, via=b.url)
+    await late.send(action="sync")  # what the page sends when its socket opens
+    snap = json.loads(
+        await late.until(lambda t: t.startswith("{") and json.loads(t)["t"] == "snap")
+    )
+    assert snap["n"] > 0
+    assert "Paragraph 0 has five words." in snap["stable"]
+    following = json.loads(await late.until(is_frame))
+    assert following["seq"] > snap["seq"]
+    assert following["at"] >= snap["n"]
+    final = await late.until_final()
+    assert 'data-status="completed"' in final
+    assert "Paragraph 79 has five words." in final
+
+
 async def test_a_killed_process_leaves_its_reply_interrupted_not_spinning(
     cluster, alice
 ):
