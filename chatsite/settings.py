@@ -260,5 +260,9 @@ LOGGING = {
         "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # Every query, for counting writes (bench/reply_cost.py); needs DEBUG.
+        "django.db.backends": {
+            "level": "DEBUG" if config.read_bool("LOG_SQL", False) else "INFO"
+        },
     },
 }
