@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import control, gateway, services
+from conversations import attachments, control, gateway, semantic, services
 from conversations.broadcast import thread_broadcast
 from conversations.context import ContextPlan, plan_context
 from conversations.errors import describe_failure
@@ -122,6 +122,13 @@ def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
     return reply, plan_context(reply, rebuild=rebuild)
 
 
+def _load_turn(
+    reply_id: int,
+) -> tuple[Message, ContextPlan, attachments.TurnAttachments]:
+    reply, plan = _load_plan(reply_id, False)
+    return reply, plan, attachments.turn_attachments(reply)
+
+
 async def _run(live: LiveReply) -> None:
     current_reply.set(str(live.reply_id))
     outcome = Outcome()
@@ -129,8 +136,8 @@ async def _run(live: LiveReply) -> None:
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
         await _listen_for_stop(live.reply_id)
-        reply, plan = await database_sync_to_async(_load_plan)(live.reply_id, False)
-        plan = await _stream(live, reply, plan, sender, outcome)
+        reply, plan, extras = await database_sync_to_async(_load_turn)(live.reply_id)
+        plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = "Stopped."
@@ -149,10 +156,15 @@ async def _stream(
     live: LiveReply,
     reply: Message,
     plan: ContextPlan,
+    extras: attachments.TurnAttachments,
     sender: FrameSender,
     outcome: Outcome,
 ) -> ContextPlan:
     used = reply.settings_used
+    # Images or documents take the turn to Chat Completions, which has no
+    # server-side context: the stored path is sent whole.
+    if extras.any:
+        plan = ContextPlan(Mode.REBUILT, extras.history, path_ids=plan.path_ids)
     if plan.create_conversation:
         try:
             conversation_id = await gateway.conversation_create(
@@ -180,6 +192,8 @@ async def _stream(
             temperature=used.get("temperature"),
             top_p=used.get("top_p"),
             session_cache=bool(used.get("session_cache")),
+            images=extras.images,
+            file_ids=extras.file_ids,
         )
         response_id = ""
         async for event in gateway.stream_reply(request):
@@ -255,9 +269,11 @@ def _record(
     usage: gateway.Usage | None,
     error_code: str = "",
 ) -> services.ResponseRecord:
+    route = gateway.route_for(request)
     return services.ResponseRecord(
         response_id=response_id,
-        model=request.model,
+        model=route.model,
+        api=route.api,
         status=status,
         previous_response_id=request.previous_response_id,
         conversation_id=request.conversation,
@@ -303,6 +319,9 @@ async def _finish(
         )
         html = await database_sync_to_async(reply_final_html)(reply)
         await thread_broadcast(live.thread_id, html)
+        await database_sync_to_async(semantic.schedule_embedding)(
+            [reply.parent_id, reply.pk]
+        )
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:
