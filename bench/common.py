@@ -74,8 +74,17 @@ def free_port() -> int:
 def start_simulator(*, ttft: float = 0.35, tps: float = 40) -> Simulator:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", str(port)]
-        + ["--ttft", str(ttft), "--tps", str(tps)],
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "--port",
+            str(port),
+            "--ttft",
+            str(ttft),
+            "--tps",
+            str(tps),
+        ],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
     )
@@ -90,7 +99,10 @@ def start_simulator(*, ttft: float = 0.35, tps: float = 40) -> Simulator:
 
 
 def start_app(
-    simulator: Simulator, *, redis: bool = False, extra_env: dict[str, str] | None = None
+    simulator: Simulator,
+    *,
+    redis: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Cluster:
     """A fresh database; the in-memory layer unless `redis` (start processes after)."""
     return start_cluster(
@@ -175,7 +187,18 @@ def marker_of(rows: list[tuple[str, int, str, float]]) -> str:
 def words_text(count: int, marker: str, *, paragraph: int = 25) -> str:
     """An answer to echo: the marker, then `count - 1` plain words, in short
     paragraphs (as answers come; it also keeps the client's counting cheap)."""
-    filler = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
+    filler = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+    ]
     words = [marker, *(filler[i % len(filler)] for i in range(count - 1))]
     return "\n\n".join(
         " ".join(words[i : i + paragraph]) for i in range(0, len(words), paragraph)

@@ -17,9 +17,9 @@ import json
 import time
 
 from common import (
+    SeenWords,
     by_response,
     cpu_seconds,
-    SeenWords,
     delta_delays,
     marker_of,
     percentile,
@@ -83,10 +83,15 @@ async def run_point(cluster, simulator, streams: int) -> dict:
         )
     )
     wall = time.monotonic() - wall
-    cpu = [cpu_seconds(p.process.pid) - b for p, b in zip(processes, cpu_before, strict=True)]
+    cpu = [
+        cpu_seconds(p.process.pid) - b
+        for p, b in zip(processes, cpu_before, strict=True)
+    ]
     for client in clients:
         await client.close()
-    sends = {marker_of(rows): rows for rows in by_response(simulator.timings()).values()}
+    sends = {
+        marker_of(rows): rows for rows in by_response(simulator.timings()).values()
+    }
     delays: list[float] = []
     lost = 0
     for marker, seen, status in results:
@@ -124,10 +129,12 @@ def main() -> None:
             cluster.start(f"app{index}")
         for streams in [int(s) for s in args.streams.split(",")]:
             point = asyncio.run(run_point(cluster, simulator, streams))
+            p = point
+            cpu = "+".join(map(str, p["cpu_percent"]))
             print(
-                f"{point['streams']:>7}  {point['deltas']:>6}  {point['median_ms']:>9.1f}"
-                f"  {point['p95_ms']:>6.1f}  {point['p99_ms']:>6.1f}  {point['lost']:>4}"
-                f"  {'+'.join(map(str, point['cpu_percent'])):>9}  {point['wall_s']:>6}",
+                f"{p['streams']:>7}  {p['deltas']:>6}  {p['median_ms']:>9.1f}"
+                f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}  {p['lost']:>4}"
+                f"  {cpu:>9}  {p['wall_s']:>6}",
                 flush=True,
             )
     finally:

@@ -48,8 +48,10 @@ def main() -> None:
             cluster.stop()
         simulator.stop()
     per = (after - before) / args.sockets
-    print(f"Idle websockets: {args.sockets} open; app RSS {before / 2**20:.1f} MiB ->"
-          f" {after / 2**20:.1f} MiB; {per / 1024:.1f} KB per connection")
+    print(
+        f"Idle websockets: {args.sockets} open; app RSS {before / 2**20:.1f} MiB ->"
+        f" {after / 2**20:.1f} MiB; {per / 1024:.1f} KB per connection"
+    )
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ import json
 import time
 
 from common import (
-    by_response,
     SeenWords,
+    by_response,
     delta_delays,
     start_app,
     start_simulator,
     summary,
-    visible_words,
     words_text,
 )
 
@@ -70,7 +69,7 @@ async def websocket_run(cluster, simulator, threads, words) -> tuple[list, list]
                 now = time.time()
                 if text.startswith("{"):
                     seen.append((now, counter.apply(json.loads(text))))
-                elif 'data-status="completed"' in text and 'outerHTML' in text:
+                elif 'data-status="completed"' in text and "outerHTML" in text:
                     break
             (rows,) = by_response(simulator.timings()).values()
             delays = delta_delays(rows, seen)
@@ -100,7 +99,9 @@ def browser_run(cluster, simulator, threads, words) -> tuple[list, list]:
             page.evaluate(OBSERVER)
             simulator.record()
             marker = f"b{index}"
-            page.fill('textarea[name="message"]', "[[echo]]" + words_text(words, marker))
+            page.fill(
+                'textarea[name="message"]', "[[echo]]" + words_text(words, marker)
+            )
             page.click('[data-testid="send"]')
             page.wait_for_selector(
                 '[data-role="assistant"][data-status="completed"]', timeout=60_000
@@ -121,7 +122,9 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=150)
     parser.add_argument("--frame-ms", type=int, default=None)
     args = parser.parse_args()
-    env = {} if args.frame_ms is None else {"CHAT_FRAME_INTERVAL_MS": str(args.frame_ms)}
+    env = (
+        {} if args.frame_ms is None else {"CHAT_FRAME_INTERVAL_MS": str(args.frame_ms)}
+    )
     simulator = start_simulator(ttft=0.35, tps=40)
     cluster = None
     try:
@@ -139,7 +142,9 @@ def main() -> None:
             cluster.stop()
         simulator.stop()
     interval = args.frame_ms if args.frame_ms is not None else "default (20)"
-    print(f"Added latency, simulator send -> visible; CHAT_FRAME_INTERVAL_MS={interval}")
+    print(
+        f"Added latency, simulator send -> visible; CHAT_FRAME_INTERVAL_MS={interval}"
+    )
     print(f"  websocket first delta: {summary(ws_first)}")
     print(f"  websocket every delta: {summary(ws_every)}")
     print(f"  browser   first delta: {summary(br_first)}")

@@ -17,6 +17,8 @@ import time
 
 from common import start_app, start_simulator
 
+NO_PAGING = " (all: no paging of older turns yet)"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -52,12 +54,20 @@ def main() -> None:
         answer_html = render_markdown(answer)
         for turn in range(args.turns):
             question = Message.objects.create(
-                thread=thread, parent=parent, role="user", author=alice,
-                text=f"Question {turn}?", html=f"<p>Question {turn}?</p>",
+                thread=thread,
+                parent=parent,
+                role="user",
+                author=alice,
+                text=f"Question {turn}?",
+                html=f"<p>Question {turn}?</p>",
             )
             parent = Message.objects.create(
-                thread=thread, parent=question, role="assistant",
-                text=answer, html=answer_html, status="completed",
+                thread=thread,
+                parent=question,
+                role="assistant",
+                text=answer,
+                html=answer_html,
+                status="completed",
             )
         Thread.objects.filter(pk=thread.pk).update(active_leaf=parent)
         client = Client()
@@ -76,10 +86,12 @@ def main() -> None:
         if cluster is not None:
             cluster.stop()
         simulator.stop()
-    print(f"Long thread: {args.turns} turns; GET {url.split('/')[1]}/<id>/ server time "
-          f"median {statistics.median(times):.0f} ms (min {min(times):.0f}, "
-          f"max {max(times):.0f}); page {size / 1024:.0f} KB with {shown} messages "
-          f"rendered{' (all: no paging of older turns yet)' if shown >= 2 * args.turns else ''}")
+    print(
+        f"Long thread: {args.turns} turns; GET {url.split('/')[1]}/<id>/ server time "
+        f"median {statistics.median(times):.0f} ms (min {min(times):.0f}, "
+        f"max {max(times):.0f}); page {size / 1024:.0f} KB with {shown} messages "
+        f"rendered{NO_PAGING if shown >= 2 * args.turns else ''}"
+    )
 
 
 if __name__ == "__main__":

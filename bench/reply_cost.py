@@ -90,7 +90,9 @@ def main() -> None:
     print("Cost per streamed Markdown reply at 40 deltas/s (one process)")
     print("   KB  app_cpu_s  cpu_ms_per_KB  db_writes  writes_per_KB")
     for kb, cpu, writes in rows:
-        print(f"{kb:>5}  {cpu:>9.3f}  {1000 * cpu / kb:>13.1f}  {writes:>9}  {writes / kb:>13.1f}")
+        per_kb = 1000 * cpu / kb
+        line = f"{kb:>5}  {cpu:>9.3f}  {per_kb:>13.1f}  {writes:>9}"
+        print(f"{line}  {writes / kb:>13.1f}")
 
 
 if __name__ == "__main__":
