@@ -31,7 +31,10 @@ COPY static static
 # Static files are collected (hashed, compressed) at build time for WhiteNoise;
 # the key below exists only for this command and is not in the image's env.
 RUN SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
-    && python -m compileall -q chatsite conversations simulator
+    && python -m compileall -q chatsite conversations simulator \
+    && mkdir -p /app/media && chown 10001:10001 /app/media
+# Uploads (MEDIA_ROOT) are the only place the app writes: mount a volume there.
+VOLUME ["/app/media"]
 USER 10001:10001
 EXPOSE 8000
 # /healthz checks the database and the channel layer (chatsite/health.py); it
