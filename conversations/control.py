@@ -127,3 +127,12 @@ async def reply_snapshot_request(reply_id: int, reply_to: str) -> None:
         await layer.group_send(
             reply_group(reply_id), {"type": SNAPSHOT, "reply": reply_id, "to": reply_to}
         )
+
+
+async def listener_stop() -> None:
+    """Stop this loop's control listener (tests: a loop that closes while the
+    listener waits would leave channels_redis's receive lock held)."""
+    listener = _listeners.pop(asyncio.get_running_loop(), None)
+    if listener is not None:
+        listener.task.cancel()
+        await asyncio.gather(listener.task, return_exceptions=True)
