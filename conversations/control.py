@@ -66,7 +66,7 @@ class _Listener:
         await self.layer.send(
             to,
             {
-                "type": "thread.snapshot",
+                "type": "snapshot.deliver",
                 "text": live.snapshot(),
                 "reply": reply_id,
                 "seq": live.seq,

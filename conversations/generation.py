@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import attachments, control, gateway, semantic, services
+from conversations import attachments, control, gateway, quotas, semantic, services
 from conversations.broadcast import thread_broadcast
 from conversations.context import ContextPlan, plan_context
 from conversations.errors import describe_failure
@@ -136,8 +136,19 @@ async def _run(live: LiveReply) -> None:
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
         await _listen_for_stop(live.reply_id)
-        reply, plan, extras = await database_sync_to_async(_load_turn)(live.reply_id)
-        plan = await _stream(live, reply, plan, extras, sender, outcome)
+        # Budgets are checked before anything goes upstream (issue #7).
+        refusal = await database_sync_to_async(quotas.quota_refusal_for_reply)(
+            live.reply_id
+        )
+        if refusal:
+            outcome.status = Status.FAILED
+            outcome.error_category = quotas.QUOTA_CATEGORY
+            outcome.error_message = refusal
+        else:
+            reply, plan, extras = await database_sync_to_async(_load_turn)(
+                live.reply_id
+            )
+            plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = "Stopped."

@@ -40,6 +40,15 @@ class Thread(models.Model):
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     archived = models.BooleanField(default=False)
+    # Shared with one team (its members read it; members who may post, post),
+    # or private to its owner when empty.
+    team = models.ForeignKey(
+        "Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="threads",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -172,9 +181,21 @@ class UpstreamResponse(models.Model):
     # a chat completion id can never continue a Responses turn.
     api = models.CharField(max_length=16, default="responses")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who the tokens are charged to: the author of the message answered, else
+    # the thread's owner. Kept here so budgets and per-user totals need no join.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="response_user_time")
+        ]
 
     def __str__(self) -> str:
         return self.response_id or f"response #{self.pk}"
@@ -276,3 +297,133 @@ class BatchJob(models.Model):
 
     def __str__(self) -> str:
         return self.batch_id or f"batch job #{self.pk}"
+
+
+# --- Teams, shared threads and read-only share links (issue 6) -------------
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("team", args=[self.pk])
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class ShareLink(models.Model):
+    """A read-only snapshot of a thread's path, reachable by an unguessable token.
+
+    The snapshot is copied at creation (title, and per message its role, the
+    author's display name and the sanitised HTML), so later turns, branches and
+    renames never leak through an old link.
+    """
+
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="share_links"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    title = models.CharField(max_length=200, blank=True)
+    snapshot = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"link to {self.title or 'Untitled thread'}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("share-link", args=[self.token])
+
+
+# --- Usage: prices and token budgets (issue #7) ------------------------------
+
+
+class ModelPrice(models.Model):
+    """The provider's list price of one model, per million tokens.
+
+    Estimates are always computed with the current row, so editing a price
+    re-prices the whole history: the figures follow the provider's price list.
+    """
+
+    model = models.CharField(max_length=64, unique=True)
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    # Blank: cached input / reasoning output cost the same as plain input / output.
+    cached_input_per_million = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    reasoning_per_million = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    currency = models.CharField(max_length=8, default="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+
+class UserQuota(models.Model):
+    """An optional token budget for one user; blank limits mean unlimited."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_quota"
+    )
+    daily_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"quota of {self.user}"

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations.models import Message, Thread, UpstreamResponse
+from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
 from conversations.selectors import latest_leaf_under
 
@@ -63,6 +64,8 @@ def thread_archive(*, thread: Thread, archived: bool) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
+    # Teammates watching it lose access: their sockets re-check and close.
+    thread_access_changed(thread.pk)
     # Avoids an import cycle (attachments reads the context module).
     from conversations.attachments import thread_attachments_purge
 
@@ -310,9 +313,11 @@ def reply_finish(
     reply.save()
     if moderated and reply.parent_id:
         Message.objects.filter(pk=reply.parent_id).update(moderated=True)
+    charged_user_id = _charged_user_id(reply)
     UpstreamResponse.objects.bulk_create(
         UpstreamResponse(
             message=reply,
+            user_id=charged_user_id,
             response_id=record.response_id,
             previous_response_id=record.previous_response_id,
             conversation_id=record.conversation_id,
@@ -347,3 +352,13 @@ def thread_set_conversation(*, thread_id: object, conversation_id: str) -> None:
     Thread.objects.filter(pk=thread_id).update(
         conversation_id=conversation_id, conversation_tip=None
     )
+
+
+def _charged_user_id(reply: Message) -> int | None:
+    """Who a reply's tokens are charged to: who asked, else the thread's owner."""
+    author_id = (
+        Message.objects.filter(pk=reply.parent_id)
+        .values_list("author_id", flat=True)
+        .first()
+    )
+    return author_id or reply.thread.owner_id
