@@ -233,6 +233,18 @@ if CHAT_SWEEP_INTERVAL_S and CHAT_STALE_AFTER_S < 2 * CHAT_SWEEP_INTERVAL_S:
 LOG_FORMAT = config.read_choice(
     "LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json")
 )
+
+# --- Tools and thinking (issue #5) --------------------------------------------
+# Defaults of new threads (an admin's "Tool defaults" row overrides them).
+QWEN_BUILTIN_TOOLS = config.BUILTIN_TOOLS
+QWEN_DEFAULT_TOOLS = config.read_tool_list("QWEN_DEFAULT_TOOLS", [])
+QWEN_ENABLE_THINKING = config.read_bool("QWEN_ENABLE_THINKING", False)
+# The agent loop: seconds one function call may run, upstream calls per reply.
+CHAT_TOOL_TIMEOUT = config.read_float(
+    "CHAT_TOOL_TIMEOUT", 10.0, minimum=0.01, maximum=600
+)
+CHAT_MAX_TOOL_STEPS = config.read_int("CHAT_MAX_TOOL_STEPS", 5, minimum=1, maximum=50)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -427,3 +427,99 @@ class UserQuota(models.Model):
 
     def __str__(self) -> str:
         return f"quota of {self.user}"
+
+
+# --- Tools (issue #5) -----------------------------------------------------------
+
+
+class McpServer(models.Model):
+    """An MCP server an admin offers to the model as an `mcp` tool.
+
+    `headers` (tokens, usually) go upstream only: never to a page or a log.
+    """
+
+    label = models.SlugField(
+        max_length=64, unique=True, help_text="The tool's server_label."
+    )
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=300, blank=True)
+    protocol = models.CharField(max_length=16, default="sse")
+    headers = models.JSONField(default=dict, blank=True)
+    allowed_tools = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    # On the server side of the relation so Thread itself stays untouched.
+    threads = models.ManyToManyField(Thread, blank=True, related_name="mcp_servers")
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = "MCP server"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ToolDefaults(models.Model):
+    """Defaults for new threads set in the admin; the environment's otherwise.
+
+    A single row (the first one) is used; none means the environment decides.
+    """
+
+    tools = models.JSONField(default=list, blank=True)
+    enable_thinking = models.BooleanField(default=False)
+    tool_choice = models.CharField(max_length=16, default="auto")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "tool defaults"
+        verbose_name_plural = "tool defaults"
+
+    def __str__(self) -> str:
+        return "Tool defaults for new threads"
+
+
+class ToolCall(models.Model):
+    """One output item of a reply other than its message: the tool-call log.
+
+    `raw` keeps the item exactly as the upstream sent it, including DashScope
+    types the SDK does not model; the other columns are what an audit reads.
+    """
+
+    reply = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="tool_calls"
+    )
+    # Order within the reply across every upstream call of its agent loop.
+    position = models.PositiveIntegerField()
+    response_id = models.CharField(max_length=128, blank=True)
+    item_id = models.CharField(max_length=128, blank=True)
+    type = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, blank=True)
+    name = models.CharField(max_length=128, blank=True)
+    server_label = models.CharField(max_length=64, blank=True)
+    call_id = models.CharField(max_length=128, blank=True)
+    query = models.TextField(blank=True)
+    arguments = models.TextField(blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    code = models.TextField(blank=True)
+    output = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reply", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reply", "position"], name="toolcall_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.position} of reply {self.reply_id}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)
