@@ -11,8 +11,25 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from conversations.sweep import maintenance_start  # noqa: E402
 
-application = ProtocolTypeRouter(
+
+class StartMaintenance:
+    """Starts this process's heartbeats and reply sweep on its first connection.
+
+    Daphne has no lifespan events, so the first request or websocket (a health
+    probe, typically) is the earliest moment there is an event loop to run on.
+    """
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        maintenance_start()
+        return await self.app(scope, receive, send)
+
+
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
@@ -20,3 +37,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+application = StartMaintenance(router)

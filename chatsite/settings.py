@@ -41,6 +41,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes reach /healthz without an allowed Host or HTTPS.
+    "chatsite.health.HealthCheckMiddleware",
+    "chatsite.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,7 +99,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                # redis-py 8 times reads out after 5 s by default, exactly as
+                # long as channels_redis blocks waiting for a message (BZPOPMIN,
+                # 5 s): every consumer idle for 5 s would die. Reads may block
+                # longer than that; a dead connection is still noticed.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -192,8 +203,10 @@ CHAT_MAX_MESSAGE_CHARS = config.read_int(
     "CHAT_MAX_MESSAGE_CHARS", 20000, minimum=1, maximum=1_000_000
 )
 # Deltas are coalesced into frames of at most one per interval (leading edge).
+# 20 ms: below the 25 ms between deltas at a model's usual 40 tokens/s, so a
+# delta is not held back waiting for the next frame (bench/latency.py).
 CHAT_FRAME_INTERVAL_MS = config.read_int(
-    "CHAT_FRAME_INTERVAL_MS", 50, minimum=0, maximum=1000
+    "CHAT_FRAME_INTERVAL_MS", 20, minimum=0, maximum=1000
 )
 # Partial text of a streaming reply is saved at most this often.
 CHAT_SAVE_INTERVAL_MS = config.read_int(
@@ -207,6 +220,26 @@ CHAT_RATE_LIMIT_BURST = config.read_int(
 )
 CHAT_RATE_LIMIT_PER_MINUTE = config.read_int(
     "CHAT_RATE_LIMIT_PER_MINUTE", 120, minimum=1, maximum=1_000_000
+)
+
+# --- Several processes (issue #8) ----------------------------------------------
+# Each process touches the heartbeat of the replies it writes and sweeps the
+# replies whose writer is gone (heartbeat older than CHAT_STALE_AFTER_S) every
+# CHAT_SWEEP_INTERVAL_S seconds; 0 switches both off (tests of one process).
+CHAT_SWEEP_INTERVAL_S = config.read_float(
+    "CHAT_SWEEP_INTERVAL_S", 10.0, minimum=0, maximum=3600
+)
+CHAT_STALE_AFTER_S = config.read_float(
+    "CHAT_STALE_AFTER_S", 60.0, minimum=1, maximum=86400
+)
+if CHAT_SWEEP_INTERVAL_S and CHAT_STALE_AFTER_S < 2 * CHAT_SWEEP_INTERVAL_S:
+    raise ImproperlyConfigured(
+        "CHAT_STALE_AFTER_S must be at least twice CHAT_SWEEP_INTERVAL_S, or live "
+        "replies would be swept between two heartbeats."
+    )
+
+LOG_FORMAT = config.read_choice(
+    "LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json")
 )
 
 # --- Tools and thinking (issue #5) --------------------------------------------
@@ -223,10 +256,21 @@ CHAT_MAX_TOOL_STEPS = config.read_int("CHAT_MAX_TOOL_STEPS", 5, minimum=1, maxim
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "chatsite.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "chatsite.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s%(ids)s %(message)s",
+        },
+        "json": {"()": "chatsite.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": config.env.str("LOG_LEVEL", default="INFO"),
@@ -236,6 +280,10 @@ LOGGING = {
         "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # Every query, for counting writes (bench/reply_cost.py); needs DEBUG.
+        "django.db.backends": {
+            "level": "DEBUG" if config.read_bool("LOG_SQL", False) else "INFO"
+        },
     },
 }
 

@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import transaction
 from django.http import Http404
 
-from conversations import access, attachments, generation, ratelimit, services
+from conversations import access, attachments, control, generation, ratelimit, services
 from conversations.broadcast import thread_group
 from conversations.frames import (
     composer_error_html,
@@ -255,7 +255,10 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             await self._error(NO_SUCH_REPLY)
             return
         if not generation.reply_stop(reply.pk):
-            # Not generated in this process: the one generating it stops it.
+            # Not generated in this process: the one generating it stops it,
+            # reached through the reply's group (conversations/control.py:
+            # works with no socket open there) and the thread's group.
+            await control.reply_stop_anywhere(reply.pk)
             await self.ask_to_stop(reply.pk)
 
     async def _regenerate(self, content: dict[str, Any]) -> None:
@@ -346,7 +349,9 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
                 self.snapshot_seq[live.reply_id] = live.seq
                 await self.send(text_data=live.snapshot())
             else:
-                # Being generated in another server process: ask over there.
+                # Being generated in another server process: ask over there
+                # (both paths answer with `snapshot.deliver`, deduplicated).
+                await control.reply_snapshot_request(reply.pk, self.channel_name)
                 await self.ask_for_snapshot(reply.pk)
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:

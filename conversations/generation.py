@@ -18,11 +18,19 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import agent, attachments, gateway, quotas, semantic, services
+from conversations import (
+    agent,
+    attachments,
+    control,
+    gateway,
+    quotas,
+    semantic,
+    services,
+)
 from conversations.context import ContextPlan, plan_context, plan_continuation
 from conversations.errors import describe_failure
 from conversations.frames import reply_final_html
-from conversations.live import LiveReply, live_reply, running
+from conversations.live import LiveReply, current_reply, live_reply, running
 from conversations.models import Message
 from conversations.resilience import TRANSIENT, adb_retry, broadcast_quietly
 
@@ -152,10 +160,12 @@ def _load_turn(
 
 
 async def _run(live: LiveReply) -> None:
+    current_reply.set(str(live.reply_id))
     outcome = Outcome()
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
+        await _listen_for_stop(live.reply_id)
         # Budgets are checked before anything goes upstream (issue #7).
         refusal = await database_sync_to_async(quotas.quota_refusal_for_reply)(
             live.reply_id
@@ -216,6 +226,7 @@ async def _stream(
         )
     last_save = time.monotonic()
     save_interval = settings.CHAT_SAVE_INTERVAL_MS / 1000
+    saving: asyncio.Task | None = None
     tracker = await agent.ToolTracker.create(live, reply)
     outcome.tracker = tracker
     step_input = plan.input
@@ -247,9 +258,16 @@ async def _stream(
                     outcome.first_token_at = timezone.now()
                 live.text += event.text
                 sender.poke()
-                if time.monotonic() - last_save >= save_interval:
+                if time.monotonic() - last_save >= save_interval and (
+                    saving is None or saving.done()
+                ):
+                    # Saved beside the stream, not in its way: all of a
+                    # process's queries share one thread, and a reply that
+                    # waited for its turn there would fall behind its upstream.
                     last_save = time.monotonic()
-                    await _save_progress(live, outcome)
+                    saving = asyncio.get_running_loop().create_task(
+                        _save_progress(live, outcome.first_token_at)
+                    )
             elif isinstance(
                 event,
                 (
@@ -316,17 +334,17 @@ async def _stream(
             previous_response_id = completed.response_id
 
 
-async def _save_progress(live: LiveReply, outcome: Outcome) -> None:
+async def _save_progress(live: LiveReply, first_token_at: datetime | None) -> None:
     # Only a checkpoint: the text lives on in memory and the final save
     # retries, so a database that is briefly away costs nothing here.
     try:
         await database_sync_to_async(services.reply_progress)(
-            reply_id=live.reply_id,
-            text=live.text,
-            first_token_at=outcome.first_token_at,
+            reply_id=live.reply_id, text=live.text, first_token_at=first_token_at
         )
     except TRANSIENT as exc:
         logger.warning("Reply %s: progress not saved (%s).", live.reply_id, exc)
+    except Exception:
+        logger.exception("Reply %s: could not save its partial text.", live.reply_id)
 
 
 def _record(
@@ -404,3 +422,20 @@ async def _finish(
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:
         running.pop(live.reply_id, None)
+        await _unlisten(live.reply_id)
+
+
+async def _listen_for_stop(reply_id: int) -> None:
+    # A channel layer that is down must not cost the reply itself: Stop then
+    # only works from this process until the layer is back.
+    try:
+        await control.reply_listen(reply_id)
+    except Exception:
+        logger.exception("Reply %s: cannot listen for a remote stop.", reply_id)
+
+
+async def _unlisten(reply_id: int) -> None:
+    try:
+        await control.reply_unlisten(reply_id)
+    except Exception:
+        logger.exception("Reply %s: cannot leave its stop group.", reply_id)

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from conversations.rendering import StreamingMarkdown
@@ -55,3 +56,7 @@ running: dict[int, LiveReply] = {}
 
 def live_reply(reply_id: int) -> LiveReply | None:
     return running.get(reply_id)
+
+
+# The reply being written by the current task, for log lines (see chatsite.logs).
+current_reply: ContextVar[str] = ContextVar("current_reply", default="")

@@ -111,6 +111,8 @@ class SimulatorApp:
         r.add_post(f"{CONTROL}/forget", self.control_forget)
         r.add_post(f"{CONTROL}/reset", self.control_reset)
         r.add_post(f"{CONTROL}/pace", self.control_pace)
+        r.add_get(f"{CONTROL}/timings", self.control_timings)
+        r.add_post(f"{CONTROL}/timings", self.control_record_timings)
 
     # -- middleware --------------------------------------------------------
 
@@ -439,6 +441,25 @@ class SimulatorApp:
         limit = int(request.query.get("limit", 100))
         entries = list(self.state.requests)[-limit:]
         return _json_response({"object": "list", "data": entries})
+
+    async def control_timings(self, request: web.Request) -> web.StreamResponse:
+        """When each delta was sent, for benchmarks running in another process."""
+        return _json_response(
+            {
+                "object": "list",
+                "recording": self.state.record_timings,
+                "data": [list(record) for record in self.state.delta_log],
+            }
+        )
+
+    async def control_record_timings(
+        self, request: web.Request
+    ) -> web.StreamResponse:
+        body = await self._body(request) or {}
+        self.state.record_timings = bool(body.get("record", True))
+        self.state.delta_log.clear()
+        self.state.delta_perf.clear()
+        return _json_response({"recording": self.state.record_timings})
 
     async def control_clock(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request) or {}

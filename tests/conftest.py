@@ -55,3 +55,11 @@ def _quiet_background_work(settings, tmp_path_factory) -> None:
     # uploads go to a scratch directory. Tests of those paths turn them on.
     settings.EMBEDDINGS_AUTO = False
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
+def _no_background_sweep(settings) -> None:
+    # The periodic reply sweep (conversations/sweep.py) would run on each test's
+    # event loop beside the test; tests of the sweep call it directly, and the
+    # multi-process tests turn it on in the processes they start.
+    settings.CHAT_SWEEP_INTERVAL_S = 0

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import Client
 
 from chatsite.asgi import application
-from conversations import services
+from conversations import control, services
 from conversations.live import running
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
@@ -94,6 +94,9 @@ async def idle_generations():
         if live.task is not None:
             with contextlib.suppress(BaseException):
                 await live.task
+    # The control channel's listener (conversations/control.py) must not
+    # outlive this test's event loop while it holds the layer's receive lock.
+    await control.listener_stop()
 
 
 @pytest.fixture

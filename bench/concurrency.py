@@ -1,0 +1,147 @@
+"""Concurrent streams: N simultaneous replies (40 deltas/s, 500 deltas each),
+p95 delay from the simulator sending a delta to a websocket client seeing it,
+replies lost or short, and the app processes' CPU.
+
+    .venv/bin/python bench/concurrency.py --streams 50,100,200,300 [--processes 2]
+
+One process: PostgreSQL + the in-memory layer. Two processes: PostgreSQL +
+Redis, each stream's socket on the process that generates it, alternating.
+The simulator and this client run on the same machine and take CPU too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from common import (
+    SeenWords,
+    by_response,
+    cpu_seconds,
+    delta_delays,
+    marker_of,
+    percentile,
+    start_app,
+    start_simulator,
+    visible_words,
+    words_text,
+)
+
+from tests.production.cluster import Client
+
+DELTAS = 500
+WORDS = 1250  # echoed in deltas of 1-4 words: ~500 deltas
+
+
+async def one_stream(client: Client, thread: str, via: str, marker: str, start: float):
+    socket = await client.socket(thread, via=via)
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
+    await socket.send(
+        action="send", message="[[echo]]" + words_text(WORDS, marker), client_id=marker
+    )
+    seen: list[tuple[float, int]] = []
+    counter, status = SeenWords(), "timeout"
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                text = await socket.receive(wait=60)
+                now = time.time()
+                if text.startswith("{"):
+                    seen.append((now, counter.apply(json.loads(text))))
+                elif "outerHTML" in text and 'data-role="assistant"' in text:
+                    status = text.split('data-status="', 1)[1].split('"', 1)[0]
+                    final_words = visible_words(text.split("message-body", 1)[1])
+                    seen.append((now, final_words))
+                    break
+    except TimeoutError:
+        pass
+    await socket.close()
+    return marker, seen, status
+
+
+async def run_point(cluster, simulator, streams: int) -> dict:
+    processes = cluster.processes
+    threads = cluster.threads_create(streams)
+    clients = [await Client(p.url).login("alice") for p in processes]
+    simulator.record()
+    cpu_before = [cpu_seconds(p.process.pid) for p in processes]
+    wall = time.monotonic()
+    # Starts spread over one second, as people do not press Send together.
+    start = time.monotonic() + 2
+    results = await asyncio.gather(
+        *(
+            one_stream(
+                clients[i % len(processes)],
+                thread,
+                processes[i % len(processes)].url,
+                f"s{i}x",
+                start + i / streams,
+            )
+            for i, thread in enumerate(threads)
+        )
+    )
+    wall = time.monotonic() - wall
+    cpu = [
+        cpu_seconds(p.process.pid) - b
+        for p, b in zip(processes, cpu_before, strict=True)
+    ]
+    for client in clients:
+        await client.close()
+    sends = {
+        marker_of(rows): rows for rows in by_response(simulator.timings()).values()
+    }
+    delays: list[float] = []
+    lost = 0
+    for marker, seen, status in results:
+        rows = sends.get(marker, [])
+        expected = sum(len(r[2].split()) for r in rows)
+        got = seen[-1][1] if seen else 0
+        if status != "completed" or not rows or got < expected:
+            lost += 1
+        delays.extend(delta_delays(rows, seen))
+    return {
+        "streams": streams,
+        "deltas": len(delays),
+        "median_ms": percentile(delays, 50),
+        "p95_ms": percentile(delays, 95),
+        "p99_ms": percentile(delays, 99),
+        "lost": lost,
+        "cpu_percent": [round(100 * c / wall) for c in cpu],
+        "wall_s": round(wall, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--streams", default="50,100,200,300")
+    parser.add_argument("--processes", type=int, default=1)
+    args = parser.parse_args()
+    simulator = start_simulator(ttft=0.35, tps=40)
+    cluster = None
+    layer = "Redis" if args.processes > 1 else "in-memory layer"
+    print(f"Concurrent streams: {args.processes} process(es), PostgreSQL + {layer}")
+    print("streams  deltas  median_ms  p95_ms  p99_ms  lost  app_cpu_%  wall_s")
+    try:
+        cluster = start_app(simulator, redis=args.processes > 1)
+        for index in range(args.processes):
+            cluster.start(f"app{index}")
+        for streams in [int(s) for s in args.streams.split(",")]:
+            point = asyncio.run(run_point(cluster, simulator, streams))
+            p = point
+            cpu = "+".join(map(str, p["cpu_percent"]))
+            print(
+                f"{p['streams']:>7}  {p['deltas']:>6}  {p['median_ms']:>9.1f}"
+                f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}  {p['lost']:>4}"
+                f"  {cpu:>9}  {p['wall_s']:>6}",
+                flush=True,
+            )
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        simulator.stop()
+
+
+if __name__ == "__main__":
+    main()

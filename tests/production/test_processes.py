@@ -1,0 +1,176 @@
+"""Several Daphne processes sharing PostgreSQL and Redis, as production runs.
+
+Real separate processes (tests/production/cluster.py): a reply generated on one
+is watched live on another, stopped from another, and a process killed
+mid-reply leaves that reply marked interrupted by another's sweep.
+"""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from simulator import SimulatorServer
+from simulator.answers import token_answer
+from tests.production.cluster import (
+    Client,
+    Cluster,
+    Socket,
+    production_urls,
+    start_cluster,
+)
+
+URLS = production_urls()
+pytestmark = pytest.mark.skipif(
+    URLS is None,
+    reason="needs PostgreSQL and Redis (DATABASE_URL=postgres://..., REDIS_URL): "
+    "separate processes cannot share SQLite's or the in-memory layer's state; "
+    "runs in the production pass of `make test`",
+)
+SECRET_KEY = "cluster-test-secret-key-0123456789-abcdefghijklmnop"
+# Short enough that a dead process's reply is swept within a test's patience,
+# long enough that a process busy starting up is not taken for dead.
+FAST_SWEEP = {
+    "CHAT_SWEEP_INTERVAL_S": "0.5",
+    "CHAT_STALE_AFTER_S": "5",
+    "CHAT_SAVE_INTERVAL_MS": "100",
+    "CHAT_FRAME_INTERVAL_MS": "30",
+    "SECRET_KEY": SECRET_KEY,
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(upstream_server: SimulatorServer) -> Iterator[Cluster]:
+    assert URLS is not None
+    database_url, redis_url = URLS
+    cluster = start_cluster(
+        upstream_url=upstream_server.base_url,
+        database_url=database_url,
+        redis_url=redis_url,
+        extra_env=FAST_SWEEP,
+    )
+    cluster.start("a")
+    cluster.start("b")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def alice(cluster: Cluster) -> Iterator[Client]:
+    client = await Client(cluster.processes[0].url).login("alice")
+    yield client
+    await client.close()
+
+
+def is_frame(text: str) -> bool:
+    return text.startswith("{") and json.loads(text).get("t") == "frame"
+
+
+async def first_frame(socket: Socket) -> dict:
+    return json.loads(await socket.until(is_frame))
+
+
+async def test_a_viewer_on_another_process_sees_the_reply_live(cluster, alice):
+    a, b = cluster.processes[:2]
+    thread = cluster.thread_create()
+    writer = await alice.socket(thread, via=a.url)
+    viewer = await alice.socket(thread, via=b.url)
+    await writer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=100]] [[tokens:60]] go",
+        client_id="c1",
+    )
+    final = await viewer.until_final()
+    frames = [f for f in viewer.frames() if f["t"] == "frame"]
+    # Frames came while the reply was written, in order, before its end.
+    assert len(frames) > 1
+    assert [f["seq"] for f in frames] == sorted(f["seq"] for f in frames)
+    assert 'data-status="completed"' in final, final + a.log() + b.log()
+    assert "".join(token_answer(60)) in final
+
+
+async def test_stop_pressed_on_another_process_stops_the_generation(cluster, alice):
+    a, b = cluster.processes[:2]
+    thread = cluster.thread_create()
+    writer = await alice.socket(thread, via=a.url)
+    stopper = await alice.socket(thread, via=b.url)
+    await writer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=20]] [[tokens:400]] go",
+        client_id="c1",
+    )
+    reply_id = (await first_frame(stopper))["id"]
+    await stopper.send(action="stop", reply=str(reply_id))
+    final = await stopper.until_final()
+    assert 'data-status="stopped"' in final
+    # The writer's process, not only the viewer's page, saw the stop.
+    try:
+        assert 'data-status="stopped"' in await writer.until_final()
+    except TimeoutError:
+        raise AssertionError(a.log()[-5000:] + str(writer.received[-3:])) from None
+    state = cluster.reply_state(reply_id)
+    assert state["status"] == "stopped"
+    assert 0 < len(state["text"].split()) < 400
+
+
+async def test_a_page_joining_another_process_mid_reply_follows_it_live(cluster, alice):
+    a, b = cluster.processes[:2]
+    thread = cluster.thread_create()
+    writer = await alice.socket(thread, via=a.url)
+    paragraphs = "\n\n".join(f"Paragraph {i} has five words." for i in range(80))
+    await writer.send(
+        action="send",
+        message="[[echo]][[pace:ttft=0,tps=20]]" + paragraphs,
+        client_id="c1",
+    )
+    # Once part of the reply is final (stable), a page rendered now is behind it.
+    await writer.until(lambda t: is_frame(t) and json.loads(t)["add"] != "")
+    late = await alice.socket(thread, via=b.url)
+    await late.send(action="sync")  # what the page sends when its socket opens
+    snap = json.loads(
+        await late.until(lambda t: t.startswith("{") and json.loads(t)["t"] == "snap")
+    )
+    assert snap["n"] > 0
+    assert "Paragraph 0 has five words." in snap["stable"]
+    following = json.loads(await late.until(is_frame))
+    assert following["seq"] > snap["seq"]
+    assert following["at"] >= snap["n"]
+    final = await late.until_final()
+    assert 'data-status="completed"' in final
+    assert "Paragraph 79 has five words." in final
+
+
+async def test_a_killed_process_leaves_its_reply_interrupted_not_spinning(
+    cluster, alice
+):
+    b = cluster.processes[1]
+    doomed = cluster.start("doomed")
+    thread = cluster.thread_create()
+    writer = await alice.socket(thread, via=doomed.url)
+    viewer = await alice.socket(thread, via=b.url)
+    await writer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=20]] [[tokens:2000]] go",
+        client_id="c1",
+    )
+    reply_id = (await first_frame(viewer))["id"]
+    # Until some partial text is stored (saved every 100 ms while it streams).
+    while not cluster.reply_state(reply_id)["text"]:
+        await viewer.until(is_frame)
+    doomed.kill()
+    try:
+        final = await viewer.until_final(wait=60)
+    except ConnectionError:
+        raise AssertionError(b.log()) from None
+    assert 'data-status="interrupted"' in final
+    state = cluster.reply_state(reply_id)
+    assert state["status"] == "interrupted"
+    assert state["error_category"] == "process_lost"
+    assert state["text"], "the partial text is kept"
+    assert state["text"].split()[0] in final
+
+
+def test_no_process_logged_a_secret(cluster):
+    logs = "".join(process.log() for process in cluster.processes)
+    assert "sk-simulator" not in logs
+    assert SECRET_KEY not in logs
