@@ -200,6 +200,9 @@ CHAT_SAVE_INTERVAL_MS = config.read_int(
     "CHAT_SAVE_INTERVAL_MS", 1000, minimum=50, maximum=60000
 )
 SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
+# A thread page shows this many of the newest messages; older ones load as the
+# reader scrolls up, so a very long thread opens as fast as a short one.
+CHAT_PAGE_MESSAGES = config.read_int("CHAT_PAGE_MESSAGES", 40, minimum=2, maximum=10000)
 
 LOGGING = {
     "version": 1,

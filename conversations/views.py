@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from conversations import access, exports, generation, selectors, services
+from conversations import access, exports, generation, search, selectors, services
 from conversations.forms import (
     ImportForm,
     RenameForm,
@@ -53,10 +53,16 @@ def archived(request: HttpRequest) -> HttpResponse:
 @login_required
 def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_reader(request.user, thread_id)
+    path, has_older = selectors.path_window(
+        selectors.thread_path(thread),
+        size=settings.CHAT_PAGE_MESSAGES,
+        include=request.GET.get("msg"),
+    )
     context = _page(
         request,
         thread,
-        path=selectors.thread_path(thread),
+        path=path,
+        has_older=has_older,
         can_post=access.can_post(request.user, thread),
         can_manage=access.can_manage(request.user, thread),
         settings_form=ThreadSettingsForm(instance=thread),
@@ -223,3 +229,33 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+@login_required
+def thread_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[: search.MAX_QUERY_CHARS]
+    hits = search.search(request.user, query) if query else []
+    return render(
+        request,
+        "conversations/search.html",
+        _page(request, None, query=query, hits=hits),
+    )
+
+
+@require_GET
+@login_required
+def thread_older(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """The messages before `before` on the visible path, as the page's
+    history sentinel is scrolled into view (htmx swaps the sentinel)."""
+    thread = access.thread_for_reader(request.user, thread_id)
+    path, has_older = selectors.path_window(
+        selectors.thread_path(thread),
+        size=settings.CHAT_PAGE_MESSAGES,
+        before=request.GET.get("before", ""),
+    )
+    return render(
+        request,
+        "conversations/_older.html",
+        {"thread": thread, "path": path, "has_older": has_older},
+    )

@@ -265,3 +265,40 @@
     if (themeSwitch) themeSwitch.value = document.documentElement.dataset.theme || "system";
   });
 })();
+
+// --- long threads and links to one message (issue #10) ------------------------
+(function () {
+  "use strict";
+  // Older messages are inserted above what the reader is looking at: keep
+  // the distance from the bottom, so the view does not jump.
+  var fromBottom = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var box = document.getElementById("messages");
+    if (box && evt.detail.target && evt.detail.target.matches(".load-older")) {
+      fromBottom = box.scrollHeight - box.scrollTop;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var box = document.getElementById("messages");
+    if (box && fromBottom !== null) {
+      box.scrollTop = box.scrollHeight - fromBottom;
+      fromBottom = null;
+    }
+  });
+
+  // A search result links to thread#msg-<id>: show that message, not the end.
+  function showLinkedMessage() {
+    var match = /^#msg-(\d+)$/.exec(window.location.hash);
+    var target = match && document.getElementById("msg-" + match[1]);
+    if (!target) return;
+    target.classList.add("is-linked");
+    target.setAttribute("tabindex", "-1");
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    // After chat.js's own handler has scrolled to the newest message.
+    setTimeout(showLinkedMessage, 0);
+  });
+  window.addEventListener("hashchange", showLinkedMessage);
+})();
