@@ -34,6 +34,17 @@
     var jump = jumpButton();
     if (jump && following) jump.hidden = true;
   }, true);
+  // Scrolling up by wheel or touch means "stop following" at once: the scroll
+  // event comes a frame later, and a frame arriving in between would scroll
+  // the reader back down.
+  function scrollAway(evt) {
+    var box = messagesBox();
+    if (!box || !box.contains(evt.target)) return;
+    if (evt.type === "wheel" && evt.deltaY >= 0) return;
+    following = false;
+  }
+  document.addEventListener("wheel", scrollAway, { passive: true });
+  document.addEventListener("touchmove", scrollAway, { passive: true });
   document.addEventListener("click", function (evt) {
     if (!evt.target.closest("[data-testid=jump-latest]")) return;
     following = true;
