@@ -10,7 +10,6 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.liveserver import LiveServer
 from tests.browser.test_chat import (
     composer,
-    messages,
     send,
     start_thread,
 )
