@@ -14,6 +14,10 @@ WORKDIR /app
 COPY --from=build /venv /venv
 COPY . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+# The UI's message catalogues are compiled here, not kept compiled in the repo.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext \
+    && SECRET_KEY=compilemessages-only python manage.py compilemessages --ignore=staticfiles \
+    && apt-get purge -y -qq gettext && rm -rf /var/lib/apt/lists/*
 USER app
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chatsite.asgi:application"]

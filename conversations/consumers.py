@@ -7,6 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from conversations import access, generation, services
 from conversations.broadcast import thread_group
@@ -22,12 +23,12 @@ from conversations.selectors import thread_path
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 256 * 1024
-UNKNOWN_ACTION = "That action is not known."
-MALFORMED = "That message could not be read."
-TOO_LARGE = "That message is too large to send."
-NOT_ALLOWED = "You cannot do that in this thread."
-NO_SUCH_REPLY = "That reply is not in this thread."
-NO_SUCH_MESSAGE = "That message is not in this thread."
+UNKNOWN_ACTION = _("That action is not known.")
+MALFORMED = _("That message could not be read.")
+TOO_LARGE = _("That message is too large to send.")
+NOT_ALLOWED = _("You cannot do that in this thread.")
+NO_SUCH_REPLY = _("That reply is not in this thread.")
+NO_SUCH_MESSAGE = _("That message is not in this thread.")
 
 
 class ThreadConsumer(AsyncWebsocketConsumer):

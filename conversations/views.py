@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from conversations import access, exports, generation, search, selectors, services
@@ -110,9 +111,9 @@ def thread_rename(request: HttpRequest, thread_id: str) -> HttpResponse:
     form = RenameForm(request.POST)
     if form.is_valid():
         services.thread_rename(thread=thread, title=form.cleaned_data["title"])
-        messages.success(request, "Thread renamed.")
+        messages.success(request, _("Thread renamed."))
     else:
-        messages.error(request, "Titles are limited to 200 characters.")
+        messages.error(request, _("Titles are limited to 200 characters."))
     return redirect(thread)
 
 
@@ -122,7 +123,9 @@ def thread_archive(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_manager(request.user, thread_id)
     archive = request.POST.get("archived", "true") == "true"
     services.thread_archive(thread=thread, archived=archive)
-    messages.success(request, "Thread archived." if archive else "Thread restored.")
+    messages.success(
+        request, _("Thread archived.") if archive else _("Thread restored.")
+    )
     return redirect("home" if archive else thread)
 
 
@@ -132,7 +135,7 @@ def thread_delete(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_manager(request.user, thread_id)
     if request.method == "POST":
         services.thread_delete(thread=thread)
-        messages.success(request, "Thread deleted.")
+        messages.success(request, _("Thread deleted."))
         return redirect("home")
     return render(request, "conversations/thread_delete.html", _page(request, thread))
 
@@ -162,7 +165,7 @@ def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
         top_p=data["top_p"],
         session_cache=data["session_cache"],
     )
-    messages.success(request, "Settings saved; they apply from the next reply.")
+    messages.success(request, _("Settings saved; they apply from the next reply."))
     return redirect(thread)
 
 
@@ -208,7 +211,7 @@ def thread_import(request: HttpRequest) -> HttpResponse:
         except services.MessageInvalid as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(request, "Thread imported.")
+            messages.success(request, _("Thread imported."))
             return redirect(thread)
     status = 400 if form.errors else 200
     return render(
@@ -222,7 +225,7 @@ def thread_import(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.SIGNUP_ENABLED:
-        raise Http404("Sign-up is switched off.")
+        raise Http404(_("Sign-up is switched off."))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()

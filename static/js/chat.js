@@ -194,7 +194,8 @@
         if (m.dataset.status !== "streaming") m.dataset.announced = "1";
       });
       var announcer = document.getElementById("announcer");
-      if (announcer) announcer.textContent = "Reply " + done.dataset.status + ".";
+      // The page says it in its own language (data-<status> on the region).
+      if (announcer) announcer.textContent = announcer.dataset[done.dataset.status] || ("Reply " + done.dataset.status + ".");
     }
   });
 
@@ -259,7 +260,7 @@
     if (!source || !navigator.clipboard) return;
     navigator.clipboard.writeText(source.innerText).then(function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = button.dataset.copiedLabel || "Copied";
       setTimeout(function () { button.textContent = label; }, 1200);
     });
   });
@@ -313,3 +314,10 @@
   });
   window.addEventListener("hashchange", showLinkedMessage);
 })();
+
+// --- the language switch posts itself (no inline handlers under the CSP) -------
+document.addEventListener("change", function (evt) {
+  if (evt.target.matches && evt.target.matches("[data-testid=language]")) {
+    evt.target.form.requestSubmit();
+  }
+});

@@ -165,7 +165,7 @@ def test_the_view_follows_a_reply_until_the_reader_scrolls_away(
     # The end of a reply is announced once, politely, for screen readers.
     announcer = page.locator("#announcer")
     expect(announcer).to_have_attribute("aria-live", "polite")
-    expect(announcer).to_have_text("Reply completed.")
+    expect(announcer).to_have_text("Reply finished.")
 
 
 def test_a_phone_sized_screen(
@@ -237,3 +237,26 @@ def test_the_theme_switch_persists(alice_page: Page) -> None:
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == light
     page.emulate_media(color_scheme="dark")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == dark
+
+
+def test_the_language_switch(alice_page: Page) -> None:
+    page = alice_page
+    page.goto("/")
+    switch = page.locator('[data-testid="language"]')
+    expect(switch).to_have_value("en")
+    page.select_option('[data-testid="language"]', "zh-hans")
+
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator('[data-testid="new-thread"]')).to_have_text("+ 新对话")
+    expect(page.locator('[data-testid="language"]')).to_have_value("zh-hans")
+    # What the websocket sends comes in the same language.
+    reply = start_thread(page, "[[tokens:3]] 你好")
+    expect(reply).to_have_attribute("data-status", "completed")
+    expect(reply.locator('[data-testid="regenerate"]')).to_have_text("重新生成")
+    reply = send(page, "[[tokens:3]] 再来")
+    expect(reply.locator('[data-testid="regenerate"]')).to_have_text("重新生成")
+    expect(page.locator('[data-testid="send"]')).to_have_text("发送")
+
+    page.select_option('[data-testid="language"]', "en")
+    expect(page.locator('[data-testid="send"]')).to_have_text("Send")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
