@@ -57,5 +57,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# A font with Chinese glyphs, for the Chinese UI screenshot.
 screenshot: setup browser-deps
+	@fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 	$(PY) scripts/screenshot.py
