@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -28,11 +28,39 @@ from django.db import connection  # noqa: E402
 from conversations import search  # noqa: E402
 from conversations.models import Message, Thread  # noqa: E402
 
-WORDS = (
-    "river lantern orbit meadow quartz harbor velvet summit cascade ember falcon "
-    "garden horizon island jasmine kernel ledger mosaic signal noise deploy cache "
-    "index query latency token stream socket branch commit review"
-).split()
+WORDS = [
+    "river",
+    "lantern",
+    "orbit",
+    "meadow",
+    "quartz",
+    "harbor",
+    "velvet",
+    "summit",
+    "cascade",
+    "ember",
+    "falcon",
+    "garden",
+    "horizon",
+    "island",
+    "jasmine",
+    "kernel",
+    "ledger",
+    "mosaic",
+    "signal",
+    "noise",
+    "deploy",
+    "cache",
+    "index",
+    "query",
+    "latency",
+    "token",
+    "stream",
+    "socket",
+    "branch",
+    "commit",
+    "review",
+]
 
 
 def fill(user, count: int) -> None:
