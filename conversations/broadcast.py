@@ -7,13 +7,19 @@ def thread_group(thread_id: object) -> str:
     return f"thread.{thread_id}"
 
 
-async def thread_broadcast(thread_id: object, text: str) -> None:
+async def thread_broadcast(
+    thread_id: object, text: str, *, reply_id: int | None = None, seq: int = 0
+) -> None:
     """Send one ready-made websocket text frame to every viewer of a thread.
 
-    The payload is serialised once here, not once per viewer.
+    The payload is serialised once here, not once per viewer. A streaming
+    frame also carries its reply id and sequence number outside the text, so
+    a consumer can drop frames its page's snapshot already covers without
+    parsing them.
     """
     layer = get_channel_layer()
     if layer is not None:
-        await layer.group_send(
-            thread_group(thread_id), {"type": "thread.send", "text": text}
-        )
+        event = {"type": "thread.send", "text": text}
+        if reply_id is not None:
+            event |= {"reply": reply_id, "seq": seq}
+        await layer.group_send(thread_group(thread_id), event)

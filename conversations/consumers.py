@@ -34,6 +34,11 @@ NO_SUCH_MESSAGE = _("That message is not in this thread.")
 class ThreadConsumer(AsyncWebsocketConsumer):
     thread: Thread
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # reply id -> sequence number of the last snapshot sent to this page.
+        self.snapshot_seq: dict[int, int] = {}
+
     async def connect(self) -> None:
         thread_id = self.scope["url_route"]["kwargs"]["thread_id"]
         try:
@@ -80,6 +85,11 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await handler(content)
 
     async def thread_send(self, event: dict[str, Any]) -> None:
+        # Through Redis a frame broadcast before this socket's snapshot can
+        # arrive after it: the snapshot already holds it, so it is dropped.
+        reply = event.get("reply")
+        if reply is not None and event["seq"] <= self.snapshot_seq.get(reply, 0):
+            return
         await self.send(text_data=event["text"])
 
     async def _error(self, text: str) -> None:
@@ -211,6 +221,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         for reply in streaming:
             live = live_reply(reply.pk)
             if live is not None:
+                self.snapshot_seq[live.reply_id] = live.seq
                 await self.send(text_data=live.snapshot())
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:

@@ -104,7 +104,12 @@ class FrameSender:
         if not added and self.live.stable_html != before_html:
             # The stable part was re-rendered (rare): send it whole.
             payload = json.loads(self.live.snapshot())
-        await thread_broadcast(self.live.thread_id, json.dumps(payload))
+        await thread_broadcast(
+            self.live.thread_id,
+            json.dumps(payload),
+            reply_id=self.live.reply_id,
+            seq=self.live.seq,
+        )
 
 
 @dataclass

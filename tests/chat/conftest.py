@@ -70,7 +70,7 @@ def connect():
             headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")],
         )
         communicators.append(communicator)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         viewer = Viewer(communicator)
         viewer.connected = connected
         return viewer
