@@ -228,3 +228,44 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- Images, documents, search by meaning, batch jobs (issue #11) -------------
+# Chat Completions, Embedding, File and Batch live under `compatible-mode/v1`;
+# derived from DASHSCOPE_BASE_URL / the region unless set.
+DASHSCOPE_COMPAT_BASE_URL = config.read_url("DASHSCOPE_COMPAT_BASE_URL", "")
+QWEN_VISION_MODELS = config.read_list(
+    "QWEN_VISION_MODELS", ["qwen3-vl-plus", "qwen3-vl-flash"]
+)
+QWEN_LONG_MODEL = config.env.str("QWEN_LONG_MODEL", default="qwen-long")
+QWEN_EMBEDDING_MODEL = config.env.str(
+    "QWEN_EMBEDDING_MODEL", default="text-embedding-v4"
+)
+# text-embedding-v4's dimensions (overview 004); vectors of another size are
+# re-embedded by `embed_messages`.
+QWEN_EMBEDDING_DIMENSIONS = int(
+    config.read_choice(
+        "QWEN_EMBEDDING_DIMENSIONS",
+        "1024",
+        ["2048", "1536", "1024", "768", "512", "256", "128", "64"],
+    )
+)
+# Embed each stored message in the background (off: run `embed_messages`).
+EMBEDDINGS_AUTO = config.read_bool("EMBEDDINGS_AUTO", True)
+SEMANTIC_MIN_SCORE = config.read_float(
+    "SEMANTIC_MIN_SCORE", 0.35, minimum=-1, maximum=1
+)
+QWEN_BATCH_MODEL = config.env.str("QWEN_BATCH_MODEL", default="qwen-plus")
+QWEN_BATCH_COMPLETION_WINDOW = config.env.str(
+    "QWEN_BATCH_COMPLETION_WINDOW", default="24h"
+)
+CHAT_MAX_IMAGE_BYTES = config.read_int(
+    "CHAT_MAX_IMAGE_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=10 * 1024 * 1024
+)
+CHAT_MAX_DOCUMENT_BYTES = config.read_int(
+    "CHAT_MAX_DOCUMENT_BYTES", 20 * 1024 * 1024, minimum=1024, maximum=150 * 1024 * 1024
+)
+MEDIA_ROOT = config.env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Uploads are served only through an access-checked view, never as /media/.
+MEDIA_URL = "/attachments-not-public/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

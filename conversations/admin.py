@@ -1,7 +1,13 @@
 from django.contrib import admin
 from django.db.models import Count, Sum
 
-from conversations.models import Message, Thread, UpstreamResponse
+from conversations.models import (
+    Attachment,
+    BatchJob,
+    Message,
+    Thread,
+    UpstreamResponse,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -141,11 +147,12 @@ class UpstreamResponseAdmin(admin.ModelAdmin):
         "response_id",
         "message",
         "model",
+        "api",
         "status",
         "total_tokens",
         "created_at",
     ]
-    list_filter = ["status", "model"]
+    list_filter = ["status", "model", "api"]
     search_fields = ["response_id", "previous_response_id", "conversation_id"]
 
     def has_add_permission(self, request) -> bool:
@@ -155,4 +162,43 @@ class UpstreamResponseAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Issue #11: attachments and batch jobs -------------------------------------
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    """Progress and outcome of each Batch API job (read-only: the command runs them)."""
+
+    list_display = [
+        "batch_id",
+        "kind",
+        "attempt",
+        "status",
+        "total",
+        "completed",
+        "failed",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["batch_id", "input_file_id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "thread", "size", "upstream_file_id", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "upstream_file_id"]
+    readonly_fields = ["thread", "message", "uploader", "file", "upstream_file_id"]
+
+    def has_add_permission(self, request) -> bool:
         return False

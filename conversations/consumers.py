@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, generation, services
+from conversations import access, attachments, generation, services
 from conversations.broadcast import thread_group
 from conversations.frames import (
     composer_error_html,
@@ -100,8 +100,11 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if not isinstance(text, str) or not isinstance(client_id, str):
             await self._error(MALFORMED)
             return
+        attachment_ids = _attachment_ids(content.get("attachments"))
         try:
-            sent, html = await database_sync_to_async(self._store_send)(text, client_id)
+            sent, html = await database_sync_to_async(self._store_send)(
+                text, client_id, attachment_ids
+            )
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
@@ -115,11 +118,21 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
-    def _store_send(self, text: str, client_id: str) -> tuple[services.Sent, str]:
+    def _store_send(
+        self, text: str, client_id: str, attachment_ids: list[int] | None = None
+    ) -> tuple[services.Sent, str]:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
         sent = services.message_send(
             thread=thread, author=self.scope["user"], text=text, client_id=client_id
         )
+        if sent.created and attachment_ids:
+            # Before the reply starts: its turn is decided by what is attached.
+            attachments.attachments_claim(
+                thread=thread,
+                message=sent.user_message,
+                ids=attachment_ids,
+                uploader=self.scope["user"],
+            )
         return sent, messages_append_html([sent.user_message, sent.reply])
 
     def _reply_for(self, content: dict[str, Any]) -> Message:
@@ -236,3 +249,17 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if not after and not path:
             return "", streaming
         return messages_replace_html(path), streaming
+
+
+def _attachment_ids(raw: object) -> list[int]:
+    """Ids of uploads sent with a message: "3,4" from the form, or a list."""
+    parts = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(parts, list):
+        return []
+    ids = []
+    for part in parts[:16]:
+        try:
+            ids.append(int(str(part).strip()))
+        except ValueError:
+            continue
+    return ids

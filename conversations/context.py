@@ -35,7 +35,7 @@ class ContextPlan:
 
 def _last_good_response(message: Message) -> UpstreamResponse | None:
     return (
-        message.responses.filter(status="completed")
+        message.responses.filter(status="completed", api="responses")
         .exclude(response_id="")
         .order_by("-created_at", "-id")
         .first()

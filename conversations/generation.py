@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from conversations import gateway, services
+from conversations import attachments, gateway, semantic, services
 from conversations.broadcast import thread_broadcast
 from conversations.context import ContextPlan, plan_context
 from conversations.errors import describe_failure
@@ -127,13 +127,20 @@ def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
     return reply, plan_context(reply, rebuild=rebuild)
 
 
+def _load_turn(
+    reply_id: int,
+) -> tuple[Message, ContextPlan, attachments.TurnAttachments]:
+    reply, plan = _load_plan(reply_id, False)
+    return reply, plan, attachments.turn_attachments(reply)
+
+
 async def _run(live: LiveReply) -> None:
     outcome = Outcome()
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
-        reply, plan = await database_sync_to_async(_load_plan)(live.reply_id, False)
-        plan = await _stream(live, reply, plan, sender, outcome)
+        reply, plan, extras = await database_sync_to_async(_load_turn)(live.reply_id)
+        plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = str(_("Stopped."))
@@ -152,10 +159,15 @@ async def _stream(
     live: LiveReply,
     reply: Message,
     plan: ContextPlan,
+    extras: attachments.TurnAttachments,
     sender: FrameSender,
     outcome: Outcome,
 ) -> ContextPlan:
     used = reply.settings_used
+    # Images or documents take the turn to Chat Completions, which has no
+    # server-side context: the stored path is sent whole.
+    if extras.any:
+        plan = ContextPlan(Mode.REBUILT, extras.history, path_ids=plan.path_ids)
     if plan.create_conversation:
         try:
             conversation_id = await gateway.conversation_create(
@@ -182,6 +194,8 @@ async def _stream(
             temperature=used.get("temperature"),
             top_p=used.get("top_p"),
             session_cache=bool(used.get("session_cache")),
+            images=extras.images,
+            file_ids=extras.file_ids,
         )
         response_id = ""
         async for event in gateway.stream_reply(request):
@@ -244,9 +258,11 @@ def _record(
     usage: gateway.Usage | None,
     error_code: str = "",
 ) -> services.ResponseRecord:
+    route = gateway.route_for(request)
     return services.ResponseRecord(
         response_id=response_id,
-        model=request.model,
+        model=route.model,
+        api=route.api,
         status=status,
         previous_response_id=request.previous_response_id,
         conversation_id=request.conversation,
@@ -292,6 +308,9 @@ async def _finish(
         )
         html = await database_sync_to_async(reply_final_html)(reply)
         await thread_broadcast(live.thread_id, html)
+        await database_sync_to_async(semantic.schedule_embedding)(
+            [reply.parent_id, reply.pk]
+        )
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:

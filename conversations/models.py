@@ -5,6 +5,8 @@ reply or editing a message adds a sibling branch instead of rewriting history.
 `Thread.active_leaf` marks the path on screen (root to that leaf).
 """
 
+import os
+import re
 import uuid
 
 from django.conf import settings
@@ -18,6 +20,8 @@ class Thread(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="threads"
     )
     title = models.CharField(max_length=200, blank=True)
+    # A short summary written by `manage.py batch_titles` (issue #11).
+    summary = models.TextField(blank=True)
     model = models.CharField(max_length=64)
     instructions = models.TextField(blank=True)
     temperature = models.FloatField(null=True, blank=True)
@@ -164,6 +168,9 @@ class UpstreamResponse(models.Model):
     total_tokens = models.PositiveIntegerField(default=0)
     tool_counts = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
+    # "responses", or "chat" for a turn with images or documents (issue #11):
+    # a chat completion id can never continue a Responses turn.
+    api = models.CharField(max_length=16, default="responses")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -171,3 +178,101 @@ class UpstreamResponse(models.Model):
 
     def __str__(self) -> str:
         return self.response_id or f"response #{self.pk}"
+
+
+# --- Attachments, embeddings, batch jobs (issue #11) --------------------------
+
+
+def _attachment_path(instance: "Attachment", filename: str) -> str:
+    # A random name: the user's file name is kept in `name`, never in a path.
+    suffix = os.path.splitext(filename)[1].lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,6}", suffix):
+        suffix = ""
+    return f"attachments/{instance.thread_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """An image or a document a user attached; served only through a checked view."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        DOCUMENT = "document", "Document"
+
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="attachments"
+    )
+    # Empty until the message it was attached to is sent.
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attachments",
+    )
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    file = models.FileField(upload_to=_attachment_path, max_length=255)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    # The File API id of a document (purpose=file-extract).
+    upstream_file_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MessageEmbedding(models.Model):
+    """A message's vector (float32, packed) for search by meaning.
+
+    A plain binary column compared in Python: pgvector is not available on
+    every install, and a small install's few thousand messages fit in memory.
+    """
+
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="embedding"
+    )
+    model = models.CharField(max_length=64)
+    dimensions = models.PositiveSmallIntegerField()
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"embedding of message #{self.message_id}"
+
+
+class BatchJob(models.Model):
+    """One Batch API job (titles and summaries for many threads)."""
+
+    kind = models.CharField(max_length=32, default="titles")
+    batch_id = models.CharField(max_length=128, blank=True, db_index=True)
+    status = models.CharField(max_length=32, default="created")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    input_file_id = models.CharField(max_length=128, blank=True)
+    output_file_id = models.CharField(max_length=128, blank=True)
+    error_file_id = models.CharField(max_length=128, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # custom_id -> "applied" | "failed: <reason>" | "pending"
+    lines = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.batch_id or f"batch job #{self.pk}"

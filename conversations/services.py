@@ -64,6 +64,10 @@ def thread_archive(*, thread: Thread, archived: bool) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
+    # Avoids an import cycle (attachments reads the context module).
+    from conversations.attachments import thread_attachments_purge
+
+    thread_attachments_purge(thread=thread)
     thread.delete()
 
 
@@ -276,6 +280,7 @@ class ResponseRecord:
     conversation_id: str = ""
     usage: Any = None
     error_code: str = ""
+    api: str = "responses"
 
 
 @transaction.atomic
@@ -315,6 +320,7 @@ def reply_finish(
             model=record.model,
             status=record.status,
             error_code=record.error_code,
+            api=record.api,
             input_tokens=getattr(record.usage, "input_tokens", 0),
             output_tokens=getattr(record.usage, "output_tokens", 0),
             reasoning_tokens=getattr(record.usage, "reasoning_tokens", 0),

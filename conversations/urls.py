@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import views
+from conversations import attachment_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,4 +31,21 @@ urlpatterns = [
     ),
     path("threads/import/", views.thread_import, name="thread-import"),
     path("accounts/signup/", views.signup, name="signup"),
+    # Issue #11: attachments and search by meaning.
+    path(
+        "threads/<uuid:thread_id>/attachments/",
+        attachment_views.attachment_upload,
+        name="attachment-upload",
+    ),
+    path(
+        "attachments/<int:attachment_id>/",
+        attachment_views.attachment_file,
+        name="attachment",
+    ),
+    path(
+        "attachments/<int:attachment_id>/remove/",
+        attachment_views.attachment_remove,
+        name="attachment-remove",
+    ),
+    path("search/similar/", attachment_views.search_similar, name="search-similar"),
 ]

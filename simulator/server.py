@@ -13,6 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from . import errors, events
+
+# Chat Completions, Embedding, File and Batch (issue #11) live in their own module.
+from .compat import COMPAT_PREFIX, CompatApis
 from .directives import parse_directives
 from .faults import PRE_STREAM, Fault, FaultQueue, make_fault
 from .state import (
@@ -74,6 +77,7 @@ class SimulatorApp:
         self._streams: set[asyncio.Task[Any]] = set()
         self.app = web.Application(middlewares=[self._errors_and_auth])
         self._routes()
+        self.compat = CompatApis(self)
 
     @property
     def record_timings(self) -> bool:
@@ -117,7 +121,7 @@ class SimulatorApp:
         request_id = errors.new_request_id()
         request[REQUEST_ID] = request_id
         try:
-            if request.path.startswith(PREFIX):
+            if request.path.startswith((PREFIX, COMPAT_PREFIX)):
                 self._log_request(request)
                 auth = request.headers.get("Authorization", "")
                 key = auth.removeprefix("Bearer ").strip()
@@ -474,6 +478,7 @@ class SimulatorApp:
     async def control_reset(self, request: web.Request) -> web.StreamResponse:
         self.state.reset()
         self.faults.clear()
+        self.compat.reset()
         return _json_response({"ok": True})
 
     async def control_pace(self, request: web.Request) -> web.StreamResponse:
@@ -562,6 +567,10 @@ class SimulatorServer(SimulatorApp):
     @property
     def base_url(self) -> str:
         return f"{self.url}{PREFIX}"
+
+    @property
+    def compat_base_url(self) -> str:
+        return f"{self.url}{COMPAT_PREFIX}"
 
     async def astart(self) -> SimulatorServer:
         # handler_cancellation: a client that disconnects cancels its stream,

@@ -26,9 +26,11 @@ def upstream(upstream_server: SimulatorServer, settings) -> Iterator[SimulatorSe
     settings.CHAT_SAVE_INTERVAL_MS = 100
     upstream_server.faults.clear()
     upstream_server.state.clock_offset = 0.0
+    upstream_server.compat.outages.clear()
     yield upstream_server
     upstream_server.faults.clear()
     upstream_server.state.clock_offset = 0.0
+    upstream_server.compat.outages.clear()
 
 
 @pytest.fixture
@@ -45,3 +47,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Sync Playwright keeps an event loop running in the main thread while its
     # browser is open; async tests after it would fail, so browser tests go last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_background_work(settings, tmp_path_factory) -> None:
+    # Issue #11: no background embedding thread racing a test's database, and
+    # uploads go to a scratch directory. Tests of those paths turn them on.
+    settings.EMBEDDINGS_AUTO = False
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

@@ -11,6 +11,19 @@ from conversations.gateway.client import (
     conversation_items,
     stream_reply,
 )
+from conversations.gateway.compat import (
+    CompatError,
+    EmbeddingUnavailable,
+    Route,
+    batch_create,
+    batch_retrieve,
+    embed_texts,
+    file_content,
+    file_delete,
+    file_upload,
+    jsonl,
+    route_for,
+)
 from conversations.gateway.events import (
     Completed,
     Event,
@@ -26,8 +39,10 @@ from conversations.gateway.events import (
 )
 
 __all__ = [
+    "CompatError",
     "Completed",
     "ConversationGone",
+    "EmbeddingUnavailable",
     "Event",
     "Failed",
     "FailureCategory",
@@ -35,11 +50,20 @@ __all__ = [
     "ItemDone",
     "ReasoningDelta",
     "ReplyRequest",
+    "Route",
     "Started",
     "TextDelta",
     "UpstreamError",
     "Usage",
+    "batch_create",
+    "batch_retrieve",
     "conversation_create",
     "conversation_items",
+    "embed_texts",
+    "file_content",
+    "file_delete",
+    "file_upload",
+    "jsonl",
+    "route_for",
     "stream_reply",
 ]

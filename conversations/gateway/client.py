@@ -4,7 +4,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import openai
@@ -26,7 +26,25 @@ from conversations.gateway.events import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from conversations.gateway.compat import Route
+
 logger = logging.getLogger(__name__)
+
+
+def route_for(request: ReplyRequest) -> "Route":
+    # Imported late: compat.py imports this module's error mapping.
+    from conversations.gateway.compat import route_for as route
+
+    return route(request)
+
+
+async def stream_chat(request: ReplyRequest) -> AsyncIterator[Event]:
+    from conversations.gateway.compat import stream_chat as chat
+
+    async for event in chat(request):
+        yield event
+
 
 # An SDK client is bound to the event loop it first ran on (its connection
 # pool is), so each loop gets its own; a dead loop takes its client with it.
@@ -111,6 +129,10 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
     The last event is always exactly one `Completed` or `Failed`; upstream
     errors never escape as exceptions. Cancelling the consumer closes the stream.
     """
+    if route_for(request).api == "chat":
+        async for chat_event in stream_chat(request):
+            yield chat_event
+        return
     response_id = ""
     text_parts: list[str] = []
     try:

@@ -20,6 +20,10 @@ class ReplyRequest:
     top_p: float | None = None
     enable_thinking: bool | None = None
     session_cache: bool = False
+    # Issue #11: images (data URLs) send the turn to a vision model, uploaded
+    # document ids to the long-context model, both by Chat Completions.
+    images: tuple[str, ...] = ()
+    file_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,6 +150,7 @@ def start_live_server(
         DEBUG="true",
         CHAT_FRAME_INTERVAL_MS="30",
         PYTHONUNBUFFERED="1",
+        MEDIA_ROOT=str(workdir / "media"),
         **(extra_env or {}),
     )
     _manage(env, "migrate", "--noinput")

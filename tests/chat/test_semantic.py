@@ -1,0 +1,91 @@
+"""Search by meaning: background embedding, the command, and outages."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from conversations import semantic, services
+from conversations.models import Message, MessageEmbedding
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("upstream")]
+
+
+def say(thread, author, text: str) -> Message:
+    sent = services.message_send(thread=thread, author=author, text=text)
+    Message.objects.filter(pk=sent.reply.pk).update(
+        status=Message.Status.COMPLETED, text="Noted."
+    )
+    return sent.user_message
+
+
+@pytest.fixture
+def messages(thread, alice):
+    return [
+        say(thread, alice, "My car makes a strange noise, who can fix it?"),
+        say(thread, alice, "Suggest a recipe for a quick dinner"),
+        say(thread, alice, "The weather forecast says rain tomorrow"),
+    ]
+
+
+def test_the_command_embeds_what_is_missing_and_is_idempotent(messages, capsys):
+    call_command("embed_messages")
+    assert MessageEmbedding.objects.count() == 6
+    assert "Embedded 6 message(s); 0 left." in capsys.readouterr().out
+    call_command("embed_messages")
+    assert "Embedded 0 message(s); 0 left." in capsys.readouterr().out
+
+
+def test_the_command_resumes_after_an_outage(messages, upstream, capsys):
+    call_command("embed_messages", limit=2)
+    upstream.compat.outages.add("embeddings")
+    with pytest.raises(CommandError, match="Run the command again"):
+        call_command("embed_messages")
+    upstream.compat.outages.clear()
+    call_command("embed_messages")
+    assert "Embedded 4 message(s); 0 left." in capsys.readouterr().out
+
+
+def test_a_query_sharing_no_words_finds_the_message_by_meaning(messages, alice, bob):
+    call_command("embed_messages")
+    found = semantic.messages_similar_to(alice, "automobile repair", 3)
+    assert found[0].message == messages[0]
+    assert "automobile" not in messages[0].text.lower()
+    assert semantic.messages_similar_to(bob, "automobile repair", 3) == []
+
+
+def test_an_embedding_outage_leaves_text_search_working(messages, alice, upstream):
+    call_command("embed_messages")
+    upstream.compat.outages.add("embeddings")
+    client = Client()
+    client.force_login(alice)
+    page = client.get(reverse("search-similar"), {"q": "recipe"}).content.decode()
+    assert page.count('data-testid="search-result"') == 1
+    assert "Suggest a recipe for a quick dinner" in page
+    assert 'data-testid="semantic-unavailable"' in page
+    assert semantic.messages_similar_to(alice, "recipe") == []
+
+
+def test_the_page_shows_similar_meaning_beside_exact_text(messages, alice):
+    call_command("embed_messages")
+    client = Client()
+    client.force_login(alice)
+    page = client.get(reverse("search-similar"), {"q": "automobile mechanic"})
+    html = page.content.decode()
+    assert 'data-testid="search-result"' not in html
+    assert html.count('data-testid="semantic-result"') >= 1
+    assert "My car makes a strange noise" in html
+
+
+# The worker thread has its own connection: it sees committed rows only.
+@pytest.mark.django_db(transaction=True)
+def test_background_embedding_runs_after_commit(
+    messages, settings, django_capture_on_commit_callbacks
+):
+    settings.EMBEDDINGS_AUTO = True
+    with django_capture_on_commit_callbacks(execute=True):
+        semantic.schedule_embedding([messages[1].pk])
+    semantic.wait_for_background_embedding()
+    assert list(MessageEmbedding.objects.values_list("message", flat=True)) == [
+        messages[1].pk
+    ]
