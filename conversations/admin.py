@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.db.models import Count, Sum
 
+from conversations import access, share_links, teams
 from conversations.models import (
     Attachment,
     BatchJob,
+    Membership,
     Message,
+    ShareLink,
+    Team,
     Thread,
     UpstreamResponse,
 )
@@ -64,6 +68,7 @@ class ThreadAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
         "owner",
+        "team",
         "model",
         "turns",
         "tokens",
@@ -73,7 +78,11 @@ class ThreadAdmin(admin.ModelAdmin):
     list_filter = ["model", "archived", "last_activity_at"]
     search_fields = ["title", "messages__text"]
     raw_id_fields = ["owner", "active_leaf", "conversation_tip"]
+    actions = ["make_private"]
     readonly_fields = [
+        # Sharing goes through `teams.thread_share`, which closes the sockets
+        # of those who lose access; the admin uses the action below.
+        "team",
         "conversation_id",
         "created_at",
         "updated_at",
@@ -99,6 +108,15 @@ class ThreadAdmin(admin.ModelAdmin):
     @admin.display(description="total tokens", ordering="_tokens")
     def tokens(self, obj: Thread) -> int:
         return obj._tokens or 0
+
+    @admin.action(description="Make private (stop sharing with its team)")
+    def make_private(self, request, queryset) -> None:
+        if not access.admin_may(request.user, "conversations.change_thread"):
+            self.message_user(request, "You may not change threads.", level="error")
+            return
+        for thread in queryset.exclude(team=None):
+            teams.thread_share(thread=thread, owner=thread.owner, team=None)
+        self.message_user(request, "The selected threads are private now.")
 
 
 @admin.register(Message)
@@ -202,3 +220,111 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# --- Teams and share links (issue 6) -------------------------------------------
+
+
+class MembershipInline(ReadOnlyInline):
+    model = Membership
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_by", "created_at"]
+    search_fields = ["name", "memberships__user__username"]
+    readonly_fields = ["created_by", "created_at"]
+    inlines = [MembershipInline]
+
+    # Deleting goes through the service, so live views of its threads close.
+    def delete_model(self, request, obj: Team) -> None:
+        teams.team_delete(team=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for team in queryset:
+            teams.team_delete(team=team)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Read-only rows; every removal (delete or action) goes through the service,
+    so live sockets close and the team keeps an owner."""
+
+    list_display = ["user", "team", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "team__name"]
+    actions = ["remove_members"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj: Membership) -> None:
+        self._remove(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("team"):
+            self._remove(membership)
+
+    def _remove(self, membership: Membership) -> None:
+        # The admin acts as the team's owner would, and keeps the same rule:
+        # a team never loses its last owner.
+        owner = membership.team.memberships.filter(role="owner").first()
+        teams.member_remove(
+            team=membership.team, actor=owner or membership, target=membership
+        )
+
+    @admin.action(description="Remove from their team (closes their live views)")
+    def remove_members(self, request, queryset) -> None:
+        if not access.admin_may(request.user, "conversations.delete_membership"):
+            self.message_user(request, "You may not remove members.", level="error")
+            return
+        removed = 0
+        for membership in queryset.select_related("team"):
+            try:
+                self._remove(membership)
+            except teams.TeamInvalid as exc:
+                self.message_user(request, f"{membership}: {exc}", level="error")
+            else:
+                removed += 1
+        self.message_user(request, f"{removed} membership(s) removed.")
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "thread",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at", "expires_at"]
+    # The token is a credential: the admin never shows it.
+    exclude = ["token", "snapshot"]
+    readonly_fields = [
+        "thread",
+        "created_by",
+        "title",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected links")
+    def revoke(self, request, queryset) -> None:
+        if not access.admin_may(request.user, "conversations.change_sharelink"):
+            self.message_user(request, "You may not revoke links.", level="error")
+            return
+        for link in queryset:
+            share_links.share_link_revoke(link=link)
+        self.message_user(request, "The selected links show nothing now.")

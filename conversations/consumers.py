@@ -18,6 +18,7 @@ from conversations.frames import (
 )
 from conversations.live import live_reply
 from conversations.models import Message, Thread
+from conversations.presence import CoViewing
 from conversations.selectors import thread_path
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,11 @@ TOO_LARGE = _("That message is too large to send.")
 NOT_ALLOWED = _("You cannot do that in this thread.")
 NO_SUCH_REPLY = _("That reply is not in this thread.")
 NO_SUCH_MESSAGE = _("That message is not in this thread.")
+# Actions that change the thread: a teammate with the viewer role may not.
+POSTING_ACTIONS = frozenset({"send", "stop", "regenerate", "edit", "switch"})
 
 
-class ThreadConsumer(AsyncWebsocketConsumer):
+class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
     thread: Thread
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,10 +54,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.group = thread_group(self.thread.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.co_viewing_start()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.co_viewing_stop()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -82,7 +87,20 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self._error(UNKNOWN_ACTION)
             return
+        # Rights are read fresh for every action: a role may have changed
+        # since the socket opened (each handler checks again as it writes).
+        if action in POSTING_ACTIONS and not await self._may_post():
+            await self._error(NOT_ALLOWED)
+            return
         await handler(content)
+
+    @database_sync_to_async
+    def _may_post(self) -> bool:
+        try:
+            access.thread_for_poster(self.scope["user"], self.thread.pk)
+        except Http404:
+            return False
+        return True
 
     async def thread_send(self, event: dict[str, Any]) -> None:
         # Through Redis a frame broadcast before this socket's snapshot can
@@ -105,6 +123,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             sent, html = await database_sync_to_async(self._store_send)(
                 text, client_id, attachment_ids
             )
+        except Http404:
+            await self._error(NOT_ALLOWED)
+            return
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
@@ -145,7 +166,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         except Http404:
             await self._error(NO_SUCH_REPLY)
             return
-        generation.reply_stop(reply.pk)
+        if not generation.reply_stop(reply.pk):
+            # Not generated in this process: the one generating it stops it.
+            await self.ask_to_stop(reply.pk)
 
     async def _regenerate(self, content: dict[str, Any]) -> None:
         try:
@@ -226,9 +249,13 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     async def _resync(self, content: dict[str, Any]) -> None:
         """Bring a (re)connected page up to date: missing messages, live replies."""
-        html, streaming = await database_sync_to_async(self._resync_state)(
-            content.get("after")
-        )
+        try:
+            html, streaming = await database_sync_to_async(self._resync_state)(
+                content.get("after")
+            )
+        except Http404:
+            await self.access_check({})
+            return
         if html:
             await self.send(text_data=html)
         for reply in streaming:
@@ -236,9 +263,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             if live is not None:
                 self.snapshot_seq[live.reply_id] = live.seq
                 await self.send(text_data=live.snapshot())
+            else:
+                # Being generated in another server process: ask over there.
+                await self.ask_for_snapshot(reply.pk)
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:
-        thread = Thread.objects.get(pk=self.thread.pk)
+        thread = access.thread_for_reader(self.scope["user"], self.thread.pk)
         path = thread_path(thread)
         ids = [str(m.pk) for m in path]
         streaming = [m for m in path if m.status == Message.Status.STREAMING]

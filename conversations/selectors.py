@@ -12,7 +12,7 @@ def sidebar_threads(user: AnyUser, *, archived: bool = False) -> QuerySet[Thread
     return (
         threads_visible_to(user)
         .filter(archived=archived)
-        .only("id", "title", "last_activity_at", "archived", "owner_id")
+        .only("id", "title", "last_activity_at", "archived", "owner_id", "team_id")
         .order_by("-last_activity_at")
     )
 

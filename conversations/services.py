@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Message, Thread, UpstreamResponse
+from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
 from conversations.selectors import latest_leaf_under
 
@@ -64,6 +65,8 @@ def thread_archive(*, thread: Thread, archived: bool) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
+    # Teammates watching it lose access: their sockets re-check and close.
+    thread_access_changed(thread.pk)
     # Avoids an import cycle (attachments reads the context module).
     from conversations.attachments import thread_attachments_purge
 

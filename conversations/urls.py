@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import attachment_views, views
+from conversations import attachment_views, team_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -48,4 +48,37 @@ urlpatterns = [
         name="attachment-remove",
     ),
     path("search/similar/", attachment_views.search_similar, name="search-similar"),
+]
+
+# Teams, sharing a thread with a team, read-only share links (issue 6).
+urlpatterns += [
+    path("teams/", team_views.team_list, name="teams"),
+    path("teams/new/", team_views.team_create, name="team-create"),
+    path("teams/<int:team_id>/", team_views.team_detail, name="team"),
+    path("teams/<int:team_id>/members/", team_views.member_add, name="team-member-add"),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/role/",
+        team_views.member_role,
+        name="team-member-role",
+    ),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/remove/",
+        team_views.member_remove,
+        name="team-member-remove",
+    ),
+    path("teams/<int:team_id>/leave/", team_views.team_leave, name="team-leave"),
+    path(
+        "threads/<uuid:thread_id>/share/", team_views.thread_share, name="thread-share"
+    ),
+    path(
+        "threads/<uuid:thread_id>/links/",
+        team_views.share_link_create,
+        name="share-link-create",
+    ),
+    path(
+        "threads/<uuid:thread_id>/links/<int:link_id>/revoke/",
+        team_views.share_link_revoke,
+        name="share-link-revoke",
+    ),
+    path("share/<str:token>/", team_views.share_link_page, name="share-link"),
 ]

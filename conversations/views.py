@@ -19,6 +19,7 @@ from conversations.forms import (
     ThreadSettingsForm,
 )
 from conversations.models import Thread
+from conversations.team_views import thread_sharing_context
 
 
 def _page(request: HttpRequest, thread: Thread | None, **extra: object) -> dict:
@@ -67,6 +68,7 @@ def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
         can_post=access.can_post(request.user, thread),
         can_manage=access.can_manage(request.user, thread),
         settings_form=ThreadSettingsForm(instance=thread),
+        **thread_sharing_context(request, thread),
     )
     return render(request, "conversations/thread.html", context)
 
@@ -154,6 +156,7 @@ def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
             can_manage=True,
             settings_form=form,
             settings_open=True,
+            **thread_sharing_context(request, thread),
         )
         return render(request, "conversations/thread.html", context, status=400)
     data = form.cleaned_data

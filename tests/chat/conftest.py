@@ -13,6 +13,7 @@ from conversations import services
 from conversations.live import running
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
+PRESENCE = '<div id="presence"'
 
 
 def session_cookie(user) -> bytes:
@@ -28,14 +29,21 @@ class Viewer:
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.ws = communicator
         self.received: list[str] = []
+        self.presence: list[str] = []
 
     async def send(self, **content) -> None:
         await self.ws.send_to(text_data=json.dumps(content))
 
     async def receive(self, wait: float = 10) -> str:
-        text = await self.ws.receive_from(timeout=wait)
-        self.received.append(text)
-        return text
+        while True:
+            text = await self.ws.receive_from(timeout=wait)
+            # "Who is viewing" updates come whenever a socket opens or closes;
+            # they are kept aside so tests read the thread's own frames in order.
+            if text.startswith(PRESENCE):
+                self.presence.append(text)
+                continue
+            self.received.append(text)
+            return text
 
     async def until(self, predicate: Callable[[str], bool], wait: float = 10) -> str:
         while True:

@@ -26,6 +26,6 @@ def drop_index(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("conversations", "0002_issue11_attachments")]
+    dependencies = [("conversations", "0003_issue6_teams")]
 
     operations = [migrations.RunPython(create_index, drop_index, elidable=False)]
