@@ -5,6 +5,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from chatsite.asgi import application
 from conversations import services
@@ -13,6 +14,14 @@ from tests.chat.conftest import session_cookie
 from tests.chat.test_exports import finish
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """LocaleMiddleware leaves the language of the last request active in the
+    test's thread; later tests compare English texts."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -99,6 +108,10 @@ async def test_a_websocket_refusal_comes_in_the_pages_language(alice):
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_to(text_data='{"action": "send", "message": "  "}')
-    reply = await communicator.receive_from(timeout=10)
+    # Other frames (who is viewing) may come first; the refusal is the
+    # composer error.
+    reply = ""
+    while 'id="composer-error"' not in reply:
+        reply = await communicator.receive_from(timeout=10)
     assert "请先输入消息再发送。" in reply
     await communicator.disconnect()
