@@ -123,3 +123,23 @@ def read_redis_url(name: str) -> str:
     if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
         raise _fail(name, "<hidden>", "a redis://, rediss:// or unix:// URL")
     return raw
+
+
+# The built-in tools the Responses API reference lists (qwen-api/002).
+BUILTIN_TOOLS = (
+    "web_search",
+    "web_extractor",
+    "code_interpreter",
+    "web_search_image",
+    "image_search",
+    "file_search",
+)
+
+
+def read_tool_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated subset of `BUILTIN_TOOLS`, in the given order."""
+    tools = read_list(name, default)
+    unknown = [t for t in tools if t not in BUILTIN_TOOLS]
+    if unknown:
+        raise _fail(name, ",".join(tools), "names from " + ", ".join(BUILTIN_TOOLS))
+    return list(dict.fromkeys(tools))

@@ -210,6 +210,17 @@ SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
 # reader scrolls up, so a very long thread opens as fast as a short one.
 CHAT_PAGE_MESSAGES = config.read_int("CHAT_PAGE_MESSAGES", 40, minimum=2, maximum=10000)
 
+# --- Tools and thinking (issue #5) --------------------------------------------
+# Defaults of new threads (an admin's "Tool defaults" row overrides them).
+QWEN_BUILTIN_TOOLS = config.BUILTIN_TOOLS
+QWEN_DEFAULT_TOOLS = config.read_tool_list("QWEN_DEFAULT_TOOLS", [])
+QWEN_ENABLE_THINKING = config.read_bool("QWEN_ENABLE_THINKING", False)
+# The agent loop: seconds one function call may run, upstream calls per reply.
+CHAT_TOOL_TIMEOUT = config.read_float(
+    "CHAT_TOOL_TIMEOUT", 10.0, minimum=0.01, maximum=600
+)
+CHAT_MAX_TOOL_STEPS = config.read_int("CHAT_MAX_TOOL_STEPS", 5, minimum=1, maximum=50)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

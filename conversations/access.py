@@ -207,3 +207,8 @@ def admin_may(user: AnyUser, permission: str) -> bool:
         and user.is_staff
         and user.has_perm(permission)
     )
+
+
+def can_view_usage(user: AnyUser) -> bool:
+    """The usage dashboard (everyone's tokens and costs) is for staff only."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)

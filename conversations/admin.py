@@ -328,3 +328,50 @@ class ShareLinkAdmin(admin.ModelAdmin):
         for link in queryset:
             share_links.share_link_revoke(link=link)
         self.message_user(request, "The selected links show nothing now.")
+
+
+# Usage, costs and quotas (issue #7) live in their own module; importing it
+# here registers them. The tool-call audit admin registers in apps.ready().
+from conversations import admin_usage  # noqa: E402, F401
+
+# --- Tools (issue #5) --------------------------------------------------------------
+from conversations.models import McpServer, ToolCall, ToolDefaults  # noqa: E402
+
+
+class ToolCallInline(ReadOnlyInline):
+    model = ToolCall
+    fields = ["position", "type", "status", "name", "query", "error", "started_at"]
+    readonly_fields = fields
+
+
+MessageAdmin.inlines = [*MessageAdmin.inlines, ToolCallInline]
+
+
+@admin.register(ToolCall)
+class ToolCallAdmin(admin.ModelAdmin):
+    list_display = ["reply", "position", "type", "status", "name", "started_at"]
+    list_filter = ["type", "status"]
+    search_fields = ["item_id", "name", "query", "server_label"]
+    readonly_fields = [f.name for f in ToolCall._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(McpServer)
+class McpServerAdmin(admin.ModelAdmin):
+    list_display = ["label", "url", "enabled"]
+    list_filter = ["enabled"]
+    filter_horizontal = ["threads"]
+
+
+@admin.register(ToolDefaults)
+class ToolDefaultsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tools", "enable_thinking", "tool_choice", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        # One row: it replaces QWEN_DEFAULT_TOOLS / QWEN_ENABLE_THINKING.
+        return not ToolDefaults.objects.exists()

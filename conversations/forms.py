@@ -3,7 +3,8 @@ from django.conf import settings
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Thread
+from conversations.functions import REGISTRY
+from conversations.models import McpServer, Thread
 
 
 class SignupForm(BaseUserCreationForm):
@@ -23,6 +24,27 @@ class RenameForm(forms.Form):
 
 class ThreadSettingsForm(forms.ModelForm):
     model = forms.ChoiceField(label=_("Model"), choices=())
+    tools = forms.MultipleChoiceField(
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Built-in tools run by the provider; functions run by this app.",
+    )
+    tool_choice = forms.ChoiceField(
+        choices=[
+            ("auto", "auto: the model decides"),
+            ("none", "none: never call a tool"),
+            ("required", "required: always call a tool"),
+        ],
+        label="Tool choice",
+        required=False,
+    )
+    mcp_servers = forms.ModelMultipleChoiceField(
+        queryset=McpServer.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="MCP servers",
+    )
     temperature = forms.FloatField(
         required=False,
         min_value=0,
@@ -40,7 +62,15 @@ class ThreadSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Thread
-        fields = ["model", "instructions", "temperature", "top_p", "session_cache"]
+        fields = [
+            "model",
+            "instructions",
+            "temperature",
+            "top_p",
+            "session_cache",
+            "enable_thinking",
+            "tool_choice",
+        ]
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs) -> None:
@@ -55,3 +85,17 @@ class ThreadSettingsForm(forms.ModelForm):
             "Ask the upstream to cache this thread's context between turns "
             "(cheaper repeated input; cached tokens are recorded per reply)."
         )
+        # Tools (issue #5): built-ins, then the app's own functions.
+        self.fields["tools"].choices = [
+            (name, name.replace("_", " ")) for name in settings.QWEN_BUILTIN_TOOLS
+        ] + [(tool.name, f"{tool.label} (function)") for tool in REGISTRY.values()]
+        self.fields["enable_thinking"].label = "Thinking"
+        self.fields[
+            "enable_thinking"
+        ].help_text = "Let the model reason before answering; its summary is shown."
+        # Labels only reach the page: an MCP server's URL and headers do not.
+        self.fields["mcp_servers"].queryset = McpServer.objects.filter(enabled=True)
+        self.fields["mcp_servers"].label_from_instance = lambda server: server.label
+        if self.instance.pk and not self.is_bound:
+            self.initial["tools"] = list(self.instance.tools)
+            self.initial["mcp_servers"] = list(self.instance.mcp_servers.all())

@@ -8,6 +8,7 @@ from conversations.live import live_reply
 from conversations.models import Message
 from conversations.rendering import StreamingMarkdown
 from conversations.selectors import branch_of
+from conversations.toolcards import tool_cards_for
 
 
 def message_context(message: Message) -> dict:
@@ -19,6 +20,11 @@ def message_context(message: Message) -> dict:
         "branch": branch if branch.count > 1 else None,
         "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
     }
+    if message.role == Message.Role.ASSISTANT:
+        live_now = live_reply(message.pk)
+        context["tool_cards"] = tool_cards_for(
+            message, live_text=live_now.text if live_now else ""
+        )
     if context["streaming"]:
         live = live_reply(message.pk)
         if live is not None:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from conversations import attachments, gateway, semantic, services
+from conversations import agent, attachments, gateway, quotas, semantic, services
 from conversations.broadcast import thread_broadcast
 from conversations.context import ContextPlan, plan_context
 from conversations.errors import describe_failure
@@ -120,6 +120,7 @@ class Outcome:
     moderated: bool = False
     responses: list[services.ResponseRecord] = field(default_factory=list)
     first_token_at: datetime | None = None
+    tracker: "agent.ToolTracker | None" = None
 
 
 def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
@@ -139,8 +140,19 @@ async def _run(live: LiveReply) -> None:
     plan: ContextPlan | None = None
     sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
     try:
-        reply, plan, extras = await database_sync_to_async(_load_turn)(live.reply_id)
-        plan = await _stream(live, reply, plan, extras, sender, outcome)
+        # Budgets are checked before anything goes upstream (issue #7).
+        refusal = await database_sync_to_async(quotas.quota_refusal_for_reply)(
+            live.reply_id
+        )
+        if refusal:
+            outcome.status = Status.FAILED
+            outcome.error_category = quotas.QUOTA_CATEGORY
+            outcome.error_message = refusal
+        else:
+            reply, plan, extras = await database_sync_to_async(_load_turn)(
+                live.reply_id
+            )
+            plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = str(_("Stopped."))
@@ -184,20 +196,31 @@ async def _stream(
         )
     last_save = time.monotonic()
     save_interval = settings.CHAT_SAVE_INTERVAL_MS / 1000
-    for attempt in range(2):
+    tracker = await agent.ToolTracker.create(live, reply)
+    outcome.tracker = tracker
+    step_input = plan.input
+    previous_response_id = plan.previous_response_id
+    final_step = False
+    attempt = 0
+    while True:
         request = gateway.ReplyRequest(
-            input=plan.input,
+            input=step_input,
             model=used.get("model") or settings.QWEN_MODEL,
             instructions=used.get("instructions") or "",
-            previous_response_id=plan.previous_response_id,
+            previous_response_id=previous_response_id,
             conversation=plan.conversation,
             temperature=used.get("temperature"),
             top_p=used.get("top_p"),
             session_cache=bool(used.get("session_cache")),
             images=extras.images,
             file_ids=extras.file_ids,
+            # Attachments take the turn to Chat Completions: no tools there.
+            **({} if extras.any else tracker.request_options(final=final_step)),
         )
         response_id = ""
+        base_text = live.text
+        completed: gateway.Completed | None = None
+        rebuilt = False
         async for event in gateway.stream_reply(request):
             if isinstance(event, gateway.TextDelta):
                 if outcome.first_token_at is None:
@@ -211,10 +234,22 @@ async def _stream(
                         text=live.text,
                         first_token_at=outcome.first_token_at,
                     )
+            elif isinstance(
+                event,
+                (
+                    gateway.ItemAdded,
+                    gateway.ItemDone,
+                    gateway.ReasoningDelta,
+                    gateway.ArgumentsDelta,
+                ),
+            ):
+                await tracker.handle(event)
             elif isinstance(event, gateway.Started):
                 response_id = event.response_id
+                tracker.start_response(response_id)
             elif isinstance(event, gateway.Completed):
-                live.text = event.text
+                completed = event
+                live.text = base_text + event.text
                 outcome.responses.append(
                     _record(request, event.response_id, "completed", event.usage)
                 )
@@ -223,6 +258,7 @@ async def _stream(
                     event.category == gateway.FailureCategory.CONTEXT_LOST
                     and not live.text
                     and attempt == 0
+                    and tracker.steps == 0
                 ):
                     # The server-side context is gone: rebuild it from our own store.
                     logger.info(
@@ -235,6 +271,9 @@ async def _stream(
                     _, plan = await database_sync_to_async(_load_plan)(
                         live.reply_id, True
                     )
+                    step_input = plan.input
+                    previous_response_id = plan.previous_response_id
+                    rebuilt = True
                     break
                 outcome.responses.append(
                     _record(
@@ -246,9 +285,19 @@ async def _stream(
                     )
                 )
                 _fail(outcome, event)
-        else:
+        attempt += 1
+        if rebuilt:
+            continue
+        if completed is None or final_step:
             return plan
-    return plan
+        # The agent loop: answer the model's function calls, then continue.
+        step_input, final_step = await tracker.run_functions(completed.output)
+        if not step_input:
+            return plan
+        if live.text and not live.text.endswith("\n"):
+            live.text += "\n\n"
+        if not plan.conversation:
+            previous_response_id = completed.response_id
 
 
 def _record(
@@ -288,6 +337,8 @@ async def _finish(
 ) -> None:
     try:
         await sender.close()
+        if outcome.tracker is not None:
+            await outcome.tracker.close()
         mode = plan.mode if plan else ""
         tip = (
             outcome.status == Status.COMPLETED

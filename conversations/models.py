@@ -181,9 +181,21 @@ class UpstreamResponse(models.Model):
     # a chat completion id can never continue a Responses turn.
     api = models.CharField(max_length=16, default="responses")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who the tokens are charged to: the author of the message answered, else
+    # the thread's owner. Kept here so budgets and per-user totals need no join.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="response_user_time")
+        ]
 
     def __str__(self) -> str:
         return self.response_id or f"response #{self.pk}"
@@ -369,3 +381,145 @@ class ShareLink(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("share-link", args=[self.token])
+
+
+# --- Usage: prices and token budgets (issue #7) ------------------------------
+
+
+class ModelPrice(models.Model):
+    """The provider's list price of one model, per million tokens.
+
+    Estimates are always computed with the current row, so editing a price
+    re-prices the whole history: the figures follow the provider's price list.
+    """
+
+    model = models.CharField(max_length=64, unique=True)
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    # Blank: cached input / reasoning output cost the same as plain input / output.
+    cached_input_per_million = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    reasoning_per_million = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    currency = models.CharField(max_length=8, default="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+
+class UserQuota(models.Model):
+    """An optional token budget for one user; blank limits mean unlimited."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_quota"
+    )
+    daily_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"quota of {self.user}"
+
+
+# --- Tools (issue #5) -----------------------------------------------------------
+
+
+class McpServer(models.Model):
+    """An MCP server an admin offers to the model as an `mcp` tool.
+
+    `headers` (tokens, usually) go upstream only: never to a page or a log.
+    """
+
+    label = models.SlugField(
+        max_length=64, unique=True, help_text="The tool's server_label."
+    )
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=300, blank=True)
+    protocol = models.CharField(max_length=16, default="sse")
+    headers = models.JSONField(default=dict, blank=True)
+    allowed_tools = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    # On the server side of the relation so Thread itself stays untouched.
+    threads = models.ManyToManyField(Thread, blank=True, related_name="mcp_servers")
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = "MCP server"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ToolDefaults(models.Model):
+    """Defaults for new threads set in the admin; the environment's otherwise.
+
+    A single row (the first one) is used; none means the environment decides.
+    """
+
+    tools = models.JSONField(default=list, blank=True)
+    enable_thinking = models.BooleanField(default=False)
+    tool_choice = models.CharField(max_length=16, default="auto")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "tool defaults"
+        verbose_name_plural = "tool defaults"
+
+    def __str__(self) -> str:
+        return "Tool defaults for new threads"
+
+
+class ToolCall(models.Model):
+    """One output item of a reply other than its message: the tool-call log.
+
+    `raw` keeps the item exactly as the upstream sent it, including DashScope
+    types the SDK does not model; the other columns are what an audit reads.
+    """
+
+    reply = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="tool_calls"
+    )
+    # Order within the reply across every upstream call of its agent loop.
+    position = models.PositiveIntegerField()
+    response_id = models.CharField(max_length=128, blank=True)
+    item_id = models.CharField(max_length=128, blank=True)
+    type = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, blank=True)
+    name = models.CharField(max_length=128, blank=True)
+    server_label = models.CharField(max_length=64, blank=True)
+    call_id = models.CharField(max_length=128, blank=True)
+    query = models.TextField(blank=True)
+    arguments = models.TextField(blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    code = models.TextField(blank=True)
+    output = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reply", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reply", "position"], name="toolcall_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.position} of reply {self.reply_id}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)

@@ -1,5 +1,6 @@
 """Writes: every change to threads and messages goes through these functions."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Message, Thread, UpstreamResponse
+from conversations.models import (
+    Message,
+    Thread,
+    ToolCall,
+    ToolDefaults,
+    UpstreamResponse,
+)
 from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
 from conversations.selectors import latest_leaf_under
@@ -46,6 +53,7 @@ def thread_create(*, owner: AbstractBaseUser, model: str = "") -> Thread:
         owner=owner,
         model=model or settings.QWEN_MODEL,
         session_cache=settings.QWEN_SESSION_CACHE,
+        **tool_defaults(),
     )
 
 
@@ -122,6 +130,8 @@ def _settings_snapshot(thread: Thread) -> dict[str, Any]:
         "tools": thread.tools,
         "tool_choice": thread.tool_choice,
         "session_cache": thread.session_cache,
+        # Labels only: an MCP server's URL and headers stay in its own row.
+        "mcp_servers": sorted(s.label for s in thread.mcp_servers.all()),
     }
 
 
@@ -314,9 +324,11 @@ def reply_finish(
     reply.save()
     if moderated and reply.parent_id:
         Message.objects.filter(pk=reply.parent_id).update(moderated=True)
+    charged_user_id = _charged_user_id(reply)
     UpstreamResponse.objects.bulk_create(
         UpstreamResponse(
             message=reply,
+            user_id=charged_user_id,
             response_id=record.response_id,
             previous_response_id=record.previous_response_id,
             conversation_id=record.conversation_id,
@@ -351,3 +363,158 @@ def thread_set_conversation(*, thread_id: object, conversation_id: str) -> None:
     Thread.objects.filter(pk=thread_id).update(
         conversation_id=conversation_id, conversation_tip=None
     )
+
+
+def _charged_user_id(reply: Message) -> int | None:
+    """Who a reply's tokens are charged to: who asked, else the thread's owner."""
+    author_id = (
+        Message.objects.filter(pk=reply.parent_id)
+        .values_list("author_id", flat=True)
+        .first()
+    )
+    return author_id or reply.thread.owner_id
+
+
+# --- Tools (issue #5) ------------------------------------------------------------
+
+
+def tool_defaults() -> dict[str, Any]:
+    """Tool settings of a new thread: the admin's defaults row, else the env."""
+    row = ToolDefaults.objects.order_by("pk").first()
+    if row is not None:
+        return {
+            "tools": list(row.tools),
+            "enable_thinking": row.enable_thinking,
+            "tool_choice": row.tool_choice,
+        }
+    return {
+        "tools": list(settings.QWEN_DEFAULT_TOOLS),
+        "enable_thinking": settings.QWEN_ENABLE_THINKING,
+        "tool_choice": "auto",
+    }
+
+
+def thread_update_tools(
+    *,
+    thread: Thread,
+    tools: list[str],
+    enable_thinking: bool,
+    tool_choice: str,
+    mcp_servers: list[Any],
+) -> Thread:
+    thread.tools = list(tools)
+    thread.enable_thinking = enable_thinking
+    thread.tool_choice = tool_choice
+    thread.save(update_fields=["tools", "enable_thinking", "tool_choice", "updated_at"])
+    thread.mcp_servers.set(mcp_servers)
+    return thread
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def tool_call_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The audit columns of one output item, whatever its type.
+
+    Shapes from the API guide (qwen-api/001) and reference (002); unknown types
+    keep everything in `raw` and whatever common fields they share.
+    """
+    kind = str(item.get("type") or "")
+    raw_action = item.get("action")
+    action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
+    fields: dict[str, Any] = {
+        "type": kind,
+        "item_id": str(item.get("id") or ""),
+        "status": str(item.get("status") or ""),
+        "name": str(item.get("name") or ""),
+        "server_label": str(item.get("server_label") or ""),
+        "call_id": str(item.get("call_id") or ""),
+        "arguments": _text(item.get("arguments")),
+        "raw": item,
+    }
+    if kind == "reasoning":
+        fields["output"] = "\n\n".join(
+            str(part.get("text") or "")
+            for part in item.get("summary") or []
+            if isinstance(part, dict)
+        )
+    query = action.get("query") or item.get("query") or item.get("goal") or ""
+    fields["query"] = _text(query)
+    sources = action.get("sources") or item.get("sources") or []
+    fields["sources"] = [
+        s for s in sources if isinstance(s, dict) and isinstance(s.get("url"), str)
+    ]
+    urls = item.get("urls") or []
+    fields["urls"] = [u for u in urls if isinstance(u, str)]
+    fields["code"] = _text(item.get("code"))
+    if kind == "code_interpreter_call":
+        fields["output"] = "".join(
+            str(o.get("logs") or "")
+            for o in item.get("outputs") or []
+            if isinstance(o, dict)
+        )
+    elif kind != "reasoning":
+        fields["output"] = _text(item.get("output") or item.get("result"))
+    fields["error"] = _text(item.get("error"))
+    return fields
+
+
+def tool_call_start(
+    *, reply_id: int, position: int, response_id: str, item: dict[str, Any]
+) -> ToolCall:
+    """Log an output item as it starts (its card appears at the same time)."""
+    fields = tool_call_fields(item)
+    call, _ = ToolCall.objects.update_or_create(
+        reply_id=reply_id,
+        position=position,
+        defaults={**fields, "response_id": response_id, "started_at": timezone.now()},
+    )
+    return call
+
+
+def tool_call_finish(
+    *,
+    reply_id: int,
+    position: int,
+    response_id: str,
+    item: dict[str, Any],
+    output: str | None = None,
+    error: str | None = None,
+) -> ToolCall:
+    """Complete an item's row with its final form (and a function's result)."""
+    fields = tool_call_fields(item)
+    if output is not None:
+        fields["output"] = output
+    if error is not None:
+        fields["error"] = error
+    now = timezone.now()
+    call, created = ToolCall.objects.get_or_create(
+        reply_id=reply_id,
+        position=position,
+        defaults={**fields, "response_id": response_id, "started_at": now},
+    )
+    if not created:
+        for key, value in fields.items():
+            # An item's done form may omit what its added form said.
+            if value not in ("", [], None) or key in ("status", "raw"):
+                setattr(call, key, value)
+    call.response_id = response_id or call.response_id
+    call.finished_at = now
+    call.save()
+    return call
+
+
+def tool_calls_interrupt(*, reply_id: int) -> None:
+    """Calls still open when a reply ends (stopped, failed) did not finish."""
+    now = timezone.now()
+    open_calls = ToolCall.objects.filter(reply_id=reply_id)
+    open_calls.filter(finished_at__isnull=True).update(
+        status="incomplete", finished_at=now
+    )
+    # A function call whose arguments arrived but that never ran.
+    open_calls.filter(status="in_progress").update(status="incomplete")

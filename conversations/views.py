@@ -168,6 +168,13 @@ def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
         top_p=data["top_p"],
         session_cache=data["session_cache"],
     )
+    services.thread_update_tools(
+        thread=thread,
+        tools=data["tools"],
+        enable_thinking=data["enable_thinking"],
+        tool_choice=data["tool_choice"] or "auto",
+        mcp_servers=list(data["mcp_servers"]),
+    )
     messages.success(request, _("Settings saved; they apply from the next reply."))
     return redirect(thread)
 

@@ -7,6 +7,8 @@ Syntax (anywhere in the latest user message; removed before the "model" reads it
 - `[[pace:ttft=<seconds>,tps=<tokens per second>]]`: pacing for this reply.
 - `[[echo]]`: answer with the rest of the input verbatim.
 - `[[tokens:N]]`: answer with exactly N deterministic tokens (N deltas).
+- `[[tool_rounds:N]]`: call the matching function tools in N successive rounds
+  (each answered by the client's `function_call_output`) before answering.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-DIRECTIVE_RE = re.compile(r"\[\[(fault|pace|echo|tokens)(?::([^\]]*))?\]\]")
+DIRECTIVE_RE = re.compile(r"\[\[(fault|pace|echo|tokens|tool_rounds)(?::([^\]]*))?\]\]")
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Directives:
     pace: dict[str, float] = field(default_factory=dict)
     echo: bool = False
     tokens: int | None = None
+    tool_rounds: int = 1
 
 
 def _params(raw: str) -> dict[str, Any]:
@@ -61,6 +64,8 @@ def parse_directives(text: str) -> Directives:
             found.echo = True
         elif name == "tokens" and arg.strip().isdigit():
             found.tokens = int(arg.strip())
+        elif name == "tool_rounds" and arg.strip().isdigit():
+            found.tool_rounds = max(1, int(arg.strip()))
     return found
 
 

@@ -7,7 +7,8 @@ Rules (checked on the latest user text, lower-cased, directives removed):
 - `code_interpreter` (if enabled): mentions calculate, compute, code or plot.
 - `mcp` tool: mentions its `server_label` (or a word of it) or "mcp".
 - `function` tool: mentions its name, or a word of its name of 4+ letters
-  other than a generic verb (`get_weather` is called for "weather").
+  other than a generic verb (`get_weather` is called for "weather"). String
+  arguments come from `backticked` text, else from a proper noun or last word.
   A matching function ends the turn with `function_call` items, no message.
 - `tool_choice: "none"` disables tools; `"required"` calls the first tool when
   no rule matched; `{"type": "function", "name": X}` forces that function.
@@ -102,6 +103,9 @@ def _arguments(tool: dict[str, Any], original: str) -> str:
     ]
     numbers = re.findall(r"-?\d+(?:\.\d+)?", original)
     words = re.findall(r"[A-Za-z]{3,}", original)
+    # Text in backticks is taken verbatim, in order, for string parameters
+    # ("calculate `6*7`", "time in `Asia/Tokyo`").
+    quoted = re.findall(r"`([^`]+)`", original)
     args: dict[str, Any] = {}
     for key, spec in properties.items():
         kind = (spec or {}).get("type", "string")
@@ -112,6 +116,8 @@ def _arguments(tool: dict[str, Any], original: str) -> str:
             args[key] = True
         elif "enum" in (spec or {}):
             args[key] = spec["enum"][0]
+        elif quoted:
+            args[key] = quoted.pop(0)
         else:
             args[key] = capitalised[-1] if capitalised else (words[-1] if words else "")
     return json.dumps(args, ensure_ascii=False)

@@ -404,11 +404,20 @@ def prepare_turn(state: SimulatorState, body: Any, headers: dict[str, str]) -> T
     user_text = strip_directives(raw_user_text)
     outputs = [i for i in input_items if i.get("type") == "function_call_output"]
     tools = body.get("tools") or []
+    plan_text = user_text
+    answering = bool(outputs)
+    if outputs:
+        # A follow-up carries only function outputs: the question (and how
+        # many rounds of calls it asks for) is the last user message before.
+        asked = last_user_text(history + input_items)
+        plan_text = strip_directives(asked)
+        rounds = parse_directives(asked).tool_rounds
+        answering = _rounds_done(history + input_items) >= rounds
     plan = plan_tools(
-        user_text=user_text,
+        user_text=plan_text,
         tools=tools,
         tool_choice=body.get("tool_choice", "auto"),
-        answering_function_output=bool(outputs),
+        answering_function_output=answering,
     )
     answer_deltas: list[str] | None = None
     if not plan.awaits_client:
@@ -478,3 +487,17 @@ def _reasoning_text(user_text: str, index: int, plan: Plan) -> str:
         kind = plan.tool_items[index]["type"].removesuffix("_call")
         return f'The user asks: "{topic}". I should use the {kind} tool first.'
     return f'The user asks: "{topic}". I will structure a clear, helpful answer.'
+
+
+def _rounds_done(items: list[Item]) -> int:
+    """Rounds of function outputs since the last user message."""
+    rounds = 0
+    previous = ""
+    for item in items:
+        kind = item.get("type", "")
+        if kind == "message" and item.get("role") == "user":
+            rounds = 0
+        elif kind == "function_call_output" and previous != kind:
+            rounds += 1
+        previous = kind
+    return rounds

@@ -64,3 +64,19 @@ def test_the_region_picks_the_base_url():
     assert config.DASHSCOPE_REGIONS["singapore"].startswith(
         "https://dashscope-intl.aliyuncs.com/"
     )
+
+
+def test_default_tools_must_be_built_in_tools():
+    error = settings_error(QWEN_DEFAULT_TOOLS="web_search,shell")
+    assert "ImproperlyConfigured" in error
+    assert "QWEN_DEFAULT_TOOLS='web_search,shell' is not valid" in error
+
+
+def test_default_tools_and_thinking_are_read():
+    assert config.read_tool_list("UNSET_FOR_TEST", ["web_search"]) == ["web_search"]
+    assert (
+        settings_error(
+            QWEN_DEFAULT_TOOLS="web_search, web_extractor", QWEN_ENABLE_THINKING="true"
+        )
+        == ""
+    )

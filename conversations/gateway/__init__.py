@@ -25,6 +25,7 @@ from conversations.gateway.compat import (
     route_for,
 )
 from conversations.gateway.events import (
+    ArgumentsDelta,
     Completed,
     Event,
     Failed,
@@ -39,6 +40,7 @@ from conversations.gateway.events import (
 )
 
 __all__ = [
+    "ArgumentsDelta",
     "CompatError",
     "Completed",
     "ConversationGone",

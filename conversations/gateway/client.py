@@ -13,6 +13,7 @@ from django.conf import settings
 from chatsite.config import DASHSCOPE_REGIONS
 from conversations.gateway.embedded import SIMULATOR_API_KEY, embedded_base_url
 from conversations.gateway.events import (
+    ArgumentsDelta,
     Completed,
     Event,
     Failed,
@@ -153,6 +154,11 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
                     yield TextDelta(event.delta)
                 elif kind == "response.reasoning_summary_text.delta":
                     yield ReasoningDelta(event.item_id, event.output_index, event.delta)
+                elif kind in (
+                    "response.function_call_arguments.delta",
+                    "response.mcp_call_arguments.delta",
+                ):
+                    yield ArgumentsDelta(event.item_id, event.output_index, event.delta)
                 elif kind == "response.output_item.added":
                     yield ItemAdded(
                         event.output_index, event.item.to_dict(warnings=False)

@@ -90,6 +90,15 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ArgumentsDelta:
+    """Part of a `function_call`'s (or an `mcp_call`'s) arguments as they stream."""
+
+    item_id: str
+    output_index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ItemAdded:
     """An output item began: its `type` may be one the SDK does not model."""
 
@@ -134,5 +143,14 @@ class Failed:
     usage: Usage | None = None
 
 
-Event = Started | TextDelta | ReasoningDelta | ItemAdded | ItemDone | Completed | Failed
+Event = (
+    Started
+    | TextDelta
+    | ReasoningDelta
+    | ArgumentsDelta
+    | ItemAdded
+    | ItemDone
+    | Completed
+    | Failed
+)
 TERMINAL = (Completed, Failed)

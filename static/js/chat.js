@@ -164,6 +164,10 @@
     }
     tail.innerHTML = frame.tail;
     el.dataset.seq = frame.seq;
+    // The answer starts: fold the thinking and tool cards (issue #5).
+    if (!el.classList.contains("has-text")) {
+      el.querySelectorAll(".tool-calls details[open]").forEach(function (d) { d.open = false; });
+    }
     el.classList.add("has-text");
     follow();
   }
@@ -186,6 +190,14 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
+    // A card appended by a broadcast that a resync's markup already holds
+    // (Redis can deliver it late): keep the first, which is at least as new.
+    document.querySelectorAll("#messages .tool-calls").forEach(function (box) {
+      var seen = {};
+      Array.from(box.children).forEach(function (card) {
+        if (seen[card.id]) card.remove(); else seen[card.id] = true;
+      });
+    });
     clearDraftIfStored();
     follow();
     var done = document.querySelector("#messages [data-role=assistant][data-status]:not([data-status=streaming]):not([data-announced])");

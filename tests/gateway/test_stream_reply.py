@@ -202,3 +202,25 @@ async def test_instructions_and_thinking_reach_the_request(upstream):
     )[-1]
     record = upstream.state.responses[done.response_id]
     assert record.instructions == "Answer like a pirate."
+
+
+async def test_function_arguments_stream_and_every_item_arrives_raw():
+    weather = {
+        "type": "function",
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    events = await collect(
+        ask(
+            "What's the weather in `Lisbon`?",
+            tools=[weather],
+            tool_choice="auto",
+            enable_thinking=True,
+        )
+    )
+    arguments = "".join(e.text for e in events if isinstance(e, gateway.ArgumentsDelta))
+    assert arguments == '{"city": "Lisbon"}'
+    done = [e.item for e in events if isinstance(e, gateway.ItemDone)]
+    assert [item["type"] for item in done] == ["reasoning", "function_call"]
+    assert done[1]["arguments"] == arguments
+    assert done[0]["summary"][0]["type"] == "summary_text"

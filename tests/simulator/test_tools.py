@@ -153,3 +153,46 @@ async def test_mcp_tool_is_called_when_mentioned(client: AsyncOpenAI) -> None:
     assert call["type"] == "mcp_call"
     assert call["server_label"] == "amap-maps"
     assert call["output"]
+
+
+def _output(call) -> dict:
+    return {"type": "function_call_output", "call_id": call.call_id, "output": "ok"}
+
+
+async def test_tool_rounds_call_functions_again_before_answering(
+    client: AsyncOpenAI,
+) -> None:
+    first = await client.responses.create(
+        model=MODEL,
+        input="[[tool_rounds:3]] weather in `Oslo`",
+        tools=[WEATHER],
+    )
+    rounds = [first]
+    while rounds[-1].output[-1].type == "function_call":
+        rounds.append(
+            await client.responses.create(
+                model=MODEL,
+                previous_response_id=rounds[-1].id,
+                input=[_output(rounds[-1].output[-1])],
+                tools=[WEATHER],
+            )
+        )
+    assert len(rounds) == 4
+    assert json.loads(first.output[0].arguments) == {"city": "Oslo"}
+    assert rounds[-1].output[-1].type == "message"
+
+
+async def test_tool_choice_none_answers_function_outputs_at_once(
+    client: AsyncOpenAI,
+) -> None:
+    first = await client.responses.create(
+        model=MODEL, input="[[tool_rounds:3]] weather in Rome", tools=[WEATHER]
+    )
+    answer = await client.responses.create(
+        model=MODEL,
+        previous_response_id=first.id,
+        input=[_output(first.output[-1])],
+        tools=[WEATHER],
+        tool_choice="none",
+    )
+    assert answer.output[-1].type == "message"
