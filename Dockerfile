@@ -28,10 +28,14 @@ COPY conversations conversations
 COPY simulator simulator
 COPY templates templates
 COPY static static
+COPY locale locale
 # Static files are collected (hashed, compressed) at build time for WhiteNoise;
 # the key below exists only for this command and is not in the image's env.
 RUN SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
     && python -m compileall -q chatsite conversations simulator \
+    && apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext \
+    && SECRET_KEY=compilemessages-only python manage.py compilemessages \
+    && apt-get purge -y -qq gettext && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /app/media && chown 10001:10001 /app/media
 # Uploads (MEDIA_ROOT) are the only place the app writes: mount a volume there.
 VOLUME ["/app/media"]

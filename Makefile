@@ -5,7 +5,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: setup run test test-embedded test-production browser-deps lint screenshot simulator
+.PHONY: setup run test test-embedded test-production browser-deps lint screenshot simulator messages makemessages
 
 $(PY):
 	"$$(scripts/python.sh)" -m venv $(VENV)
@@ -15,7 +15,16 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed messages
+
+## Compile the UI's message catalogues (locale/*/LC_MESSAGES/django.po -> .mo).
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gettext >/dev/null; }
+	@$(PY) manage.py compilemessages --ignore=.venv --ignore=staticfiles >/dev/null
+
+## Refresh the catalogues from the templates and code (then translate the new entries).
+makemessages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans --no-location --ignore='.venv/*' --ignore='tests/*' --ignore='simulator/*' --ignore='scripts/*' --ignore='staticfiles/*'
 
 ## Run the app with the embedded defaults (SQLite, in-memory layer, simulator).
 run: setup
@@ -48,5 +57,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# A font with Chinese glyphs, for the Chinese UI screenshot.
 screenshot: setup browser-deps
+	@fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 	$(PY) scripts/screenshot.py

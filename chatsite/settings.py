@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -133,6 +134,11 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
+# The UI's languages: chosen from the browser's Accept-Language, or by the
+# user with the language switch (a cookie). Catalogues live in locale/ and are
+# compiled by `make setup` (compilemessages).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -241,6 +247,9 @@ if CHAT_SWEEP_INTERVAL_S and CHAT_STALE_AFTER_S < 2 * CHAT_SWEEP_INTERVAL_S:
 LOG_FORMAT = config.read_choice(
     "LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json")
 )
+# A thread page shows this many of the newest messages; older ones load as the
+# reader scrolls up, so a very long thread opens as fast as a short one.
+CHAT_PAGE_MESSAGES = config.read_int("CHAT_PAGE_MESSAGES", 40, minimum=2, maximum=10000)
 
 # --- Tools and thinking (issue #5) --------------------------------------------
 # Defaults of new threads (an admin's "Tool defaults" row overrides them).

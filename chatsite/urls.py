@@ -6,5 +6,6 @@ urlpatterns = [
     path("admin/usage/", include("conversations.admin_dashboard")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("conversations.urls")),
 ]

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from conversations import access, attachments, control, generation, ratelimit, services
 from conversations.broadcast import thread_group
@@ -26,17 +27,17 @@ from conversations.selectors import thread_path
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 256 * 1024
-UNKNOWN_ACTION = "That action is not known."
-MALFORMED = "That message could not be read."
-TOO_LARGE = "That message is too large to send."
-NOT_ALLOWED = "You cannot do that in this thread."
-NO_SUCH_REPLY = "That reply is not in this thread."
-NO_SUCH_MESSAGE = "That message is not in this thread."
-NOT_SAVED = (
+UNKNOWN_ACTION = _("That action is not known.")
+MALFORMED = _("That message could not be read.")
+TOO_LARGE = _("That message is too large to send.")
+NOT_ALLOWED = _("You cannot do that in this thread.")
+NO_SUCH_REPLY = _("That reply is not in this thread.")
+NO_SUCH_MESSAGE = _("That message is not in this thread.")
+NOT_SAVED = _(
     "The server could not reach its database just now, so this was not done. "
     "Anything you typed is still in the box: try again in a moment."
 )
-INTERNAL = "Something went wrong on the server; nothing was changed. Try again."
+INTERNAL = _("Something went wrong on the server; nothing was changed. Try again.")
 # Actions that change the thread: a teammate with the viewer role may not.
 POSTING_ACTIONS = frozenset(
     {"send", "stop", "regenerate", "edit", "switch", "continue"}

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Message, Thread, UpstreamResponse
 from conversations.rendering import render_markdown
@@ -25,9 +26,9 @@ VERSION = 1
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_MESSAGES = 5000
 
-NOT_AN_EXPORT = "That file is not a Qwen Team Chat thread export (JSON)."
-TOO_BIG = "Exports up to 5 MB can be imported."
-BAD_MESSAGE = "Message {n} of the export is not valid: {why}."
+NOT_AN_EXPORT = _("That file is not a Qwen Team Chat thread export (JSON).")
+TOO_BIG = _("Exports up to 5 MB can be imported.")
+BAD_MESSAGE = _("Message {n} of the export is not valid: {why}.")
 
 USAGE_FIELDS = (
     "input_tokens",
@@ -130,7 +131,9 @@ def _messages_from(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     messages = data["messages"]
     if len(messages) > MAX_IMPORT_MESSAGES:
         raise MessageInvalid(
-            f"Exports of up to {MAX_IMPORT_MESSAGES:,} messages can be imported."
+            _("Exports of up to {count:,} messages can be imported.").format(
+                count=MAX_IMPORT_MESSAGES
+            )
         )
     for n, item in enumerate(messages, start=1):
         if not isinstance(item, dict):

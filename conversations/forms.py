@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from conversations.functions import REGISTRY
 from conversations.models import McpServer, Thread
@@ -12,17 +13,17 @@ class SignupForm(BaseUserCreationForm):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="Thread export (JSON)",
-        help_text="A file made by “Export as JSON”, up to 5 MB.",
+        label=_("Thread export (JSON)"),
+        help_text=_("A file made by “Export as JSON”, up to 5 MB."),
     )
 
 
 class RenameForm(forms.Form):
-    title = forms.CharField(max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
 
 
 class ThreadSettingsForm(forms.ModelForm):
-    model = forms.ChoiceField(choices=())
+    model = forms.ChoiceField(label=_("Model"), choices=())
     tools = forms.MultipleChoiceField(
         choices=(),
         required=False,
@@ -48,13 +49,15 @@ class ThreadSettingsForm(forms.ModelForm):
         required=False,
         min_value=0,
         max_value=1.99,
-        help_text="0 to 1.99; empty for the model's default.",
+        label=_("Temperature"),
+        help_text=_("0 to 1.99; empty for the model's default."),
     )
     top_p = forms.FloatField(
         required=False,
         min_value=0.01,
         max_value=1,
-        help_text="0.01 to 1; empty for the model's default.",
+        label=_("Top p"),
+        help_text=_("0.01 to 1; empty for the model's default."),
     )
 
     class Meta:
@@ -73,9 +76,12 @@ class ThreadSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [(m, m) for m in settings.QWEN_MODELS]
-        self.fields["instructions"].help_text = "A system prompt sent with every turn."
-        self.fields["session_cache"].label = "Session cache"
-        self.fields["session_cache"].help_text = (
+        self.fields["instructions"].label = _("Instructions")
+        self.fields["instructions"].help_text = _(
+            "A system prompt sent with every turn."
+        )
+        self.fields["session_cache"].label = _("Session cache")
+        self.fields["session_cache"].help_text = _(
             "Ask the upstream to cache this thread's context between turns "
             "(cheaper repeated input; cached tokens are recorded per reply)."
         )

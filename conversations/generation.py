@@ -16,7 +16,8 @@ from datetime import datetime
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from conversations import (
     agent,
@@ -57,8 +58,12 @@ def reply_start(
     running[reply_id] = live
     # A fresh context: the task must not inherit the request's sync_to_async
     # executor, which is gone once the request that started it has finished.
+    context = contextvars.Context()
+    # The reply is written in the language of whoever asked for it (the final
+    # message HTML and error texts are rendered in the task).
+    context.run(translation.activate, translation.get_language())
     live.task = asyncio.get_running_loop().create_task(
-        _run(live), name=f"reply-{reply_id}", context=contextvars.Context()
+        _run(live), name=f"reply-{reply_id}", context=context
     )
     return live.task
 
@@ -185,13 +190,13 @@ async def _run(live: LiveReply) -> None:
             plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
-        outcome.error_message = "Stopped."
+        outcome.error_message = str(_("Stopped."))
     except Exception:
         logger.exception("Reply %s failed inside the app.", live.reply_id)
         outcome.status = Status.FAILED
         outcome.error_category = "internal"
-        outcome.error_message = (
-            "Something went wrong in the app while writing this reply."
+        outcome.error_message = str(
+            _("Something went wrong in the app while writing this reply.")
         )
     finally:
         await asyncio.shield(_finish(live, plan, sender, outcome))

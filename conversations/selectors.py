@@ -103,3 +103,24 @@ def streaming_reply(thread: Thread) -> Message | None:
         .order_by("-created_at")
         .first()
     )
+
+
+def path_window(
+    path: list[Message], *, size: int, before: object = None, include: object = None
+) -> tuple[list[Message], bool]:
+    """The newest `size` messages of `path` (before the message `before`, when
+    given), reaching back far enough to show the message `include`; and whether
+    older messages remain.
+
+    An unknown `before` (the path changed since the page loaded) gives nothing.
+    """
+    ids = [str(m.pk) for m in path]
+    end = len(path)
+    if before is not None:
+        if str(before) not in ids:
+            return [], False
+        end = ids.index(str(before))
+    start = max(0, end - size)
+    if include is not None and str(include) in ids:
+        start = min(start, ids.index(str(include)))
+    return path[start:end], start > 0

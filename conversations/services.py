@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import (
     Message,
@@ -22,18 +23,18 @@ from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
 from conversations.selectors import latest_leaf_under
 
-EMPTY_MESSAGE = "Type a message before sending."
-MESSAGE_TOO_LONG = (
+EMPTY_MESSAGE = _("Type a message before sending.")
+MESSAGE_TOO_LONG = _(
     "Messages are limited to {limit:,} characters; this one has {length:,}."
 )
-REPLY_IN_PROGRESS = (
+REPLY_IN_PROGRESS = _(
     "A reply is still being written in this thread: wait for it or press Stop."
 )
-TITLE_TOO_LONG = "Titles are limited to 200 characters."
-NOT_RETRYABLE = "Only a finished reply can be generated again."
-NOT_EDITABLE = "Only a user message can be edited; a reply can be regenerated."
-UNCHANGED_EDIT = "The message is unchanged: edit its text, or press Regenerate."
-BUSY_SWITCH = "Wait for the reply being written, or stop it, before switching."
+TITLE_TOO_LONG = _("Titles are limited to 200 characters.")
+NOT_RETRYABLE = _("Only a finished reply can be generated again.")
+NOT_EDITABLE = _("Only a user message can be edited; a reply can be regenerated.")
+UNCHANGED_EDIT = _("The message is unchanged: edit its text, or press Regenerate.")
+BUSY_SWITCH = _("Wait for the reply being written, or stop it, before switching.")
 
 
 class MessageInvalid(ValueError):

@@ -5,8 +5,10 @@ from conversations import attachment_views, team_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("archived/", views.archived, name="archived"),
+    path("search/", views.thread_search, name="search"),
     path("threads/new/", views.thread_new, name="thread-new"),
     path("threads/<uuid:thread_id>/", views.thread_detail, name="thread"),
+    path("threads/<uuid:thread_id>/older/", views.thread_older, name="thread-older"),
     path("threads/<uuid:thread_id>/rename/", views.thread_rename, name="thread-rename"),
     path(
         "threads/<uuid:thread_id>/archive/", views.thread_archive, name="thread-archive"

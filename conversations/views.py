@@ -8,9 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from conversations import access, exports, generation, selectors, services
+from conversations import access, exports, generation, search, selectors, services
 from conversations.forms import (
     ImportForm,
     RenameForm,
@@ -54,10 +55,16 @@ def archived(request: HttpRequest) -> HttpResponse:
 @login_required
 def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_reader(request.user, thread_id)
+    path, has_older = selectors.path_window(
+        selectors.thread_path(thread),
+        size=settings.CHAT_PAGE_MESSAGES,
+        include=request.GET.get("msg"),
+    )
     context = _page(
         request,
         thread,
-        path=selectors.thread_path(thread),
+        path=path,
+        has_older=has_older,
         can_post=access.can_post(request.user, thread),
         can_manage=access.can_manage(request.user, thread),
         settings_form=ThreadSettingsForm(instance=thread),
@@ -106,9 +113,9 @@ def thread_rename(request: HttpRequest, thread_id: str) -> HttpResponse:
     form = RenameForm(request.POST)
     if form.is_valid():
         services.thread_rename(thread=thread, title=form.cleaned_data["title"])
-        messages.success(request, "Thread renamed.")
+        messages.success(request, _("Thread renamed."))
     else:
-        messages.error(request, "Titles are limited to 200 characters.")
+        messages.error(request, _("Titles are limited to 200 characters."))
     return redirect(thread)
 
 
@@ -118,7 +125,9 @@ def thread_archive(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_manager(request.user, thread_id)
     archive = request.POST.get("archived", "true") == "true"
     services.thread_archive(thread=thread, archived=archive)
-    messages.success(request, "Thread archived." if archive else "Thread restored.")
+    messages.success(
+        request, _("Thread archived.") if archive else _("Thread restored.")
+    )
     return redirect("home" if archive else thread)
 
 
@@ -128,7 +137,7 @@ def thread_delete(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_manager(request.user, thread_id)
     if request.method == "POST":
         services.thread_delete(thread=thread)
-        messages.success(request, "Thread deleted.")
+        messages.success(request, _("Thread deleted."))
         return redirect("home")
     return render(request, "conversations/thread_delete.html", _page(request, thread))
 
@@ -166,7 +175,7 @@ def thread_settings(request: HttpRequest, thread_id: str) -> HttpResponse:
         tool_choice=data["tool_choice"] or "auto",
         mcp_servers=list(data["mcp_servers"]),
     )
-    messages.success(request, "Settings saved; they apply from the next reply.")
+    messages.success(request, _("Settings saved; they apply from the next reply."))
     return redirect(thread)
 
 
@@ -212,7 +221,7 @@ def thread_import(request: HttpRequest) -> HttpResponse:
         except services.MessageInvalid as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(request, "Thread imported.")
+            messages.success(request, _("Thread imported."))
             return redirect(thread)
     status = 400 if form.errors else 200
     return render(
@@ -226,10 +235,40 @@ def thread_import(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.SIGNUP_ENABLED:
-        raise Http404("Sign-up is switched off.")
+        raise Http404(_("Sign-up is switched off."))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+@login_required
+def thread_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[: search.MAX_QUERY_CHARS]
+    hits = search.search(request.user, query) if query else []
+    return render(
+        request,
+        "conversations/search.html",
+        _page(request, None, query=query, hits=hits),
+    )
+
+
+@require_GET
+@login_required
+def thread_older(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """The messages before `before` on the visible path, as the page's
+    history sentinel is scrolled into view (htmx swaps the sentinel)."""
+    thread = access.thread_for_reader(request.user, thread_id)
+    path, has_older = selectors.path_window(
+        selectors.thread_path(thread),
+        size=settings.CHAT_PAGE_MESSAGES,
+        before=request.GET.get("before", ""),
+    )
+    return render(
+        request,
+        "conversations/_older.html",
+        {"thread": thread, "path": path, "has_older": has_older},
+    )

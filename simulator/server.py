@@ -452,9 +452,7 @@ class SimulatorApp:
             }
         )
 
-    async def control_record_timings(
-        self, request: web.Request
-    ) -> web.StreamResponse:
+    async def control_record_timings(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request) or {}
         self.state.record_timings = bool(body.get("record", True))
         self.state.delta_log.clear()

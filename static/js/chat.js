@@ -34,6 +34,17 @@
     var jump = jumpButton();
     if (jump && following) jump.hidden = true;
   }, true);
+  // Scrolling up by wheel or touch means "stop following" at once: the scroll
+  // event comes a frame later, and a frame arriving in between would scroll
+  // the reader back down.
+  function scrollAway(evt) {
+    var box = messagesBox();
+    if (!box || !box.contains(evt.target)) return;
+    if (evt.type === "wheel" && evt.deltaY >= 0) return;
+    following = false;
+  }
+  document.addEventListener("wheel", scrollAway, { passive: true });
+  document.addEventListener("touchmove", scrollAway, { passive: true });
   document.addEventListener("click", function (evt) {
     if (!evt.target.closest("[data-testid=jump-latest]")) return;
     following = true;
@@ -207,7 +218,8 @@
         if (m.dataset.status !== "streaming") m.dataset.announced = "1";
       });
       var announcer = document.getElementById("announcer");
-      if (announcer) announcer.textContent = "Reply " + done.dataset.status + ".";
+      // The page says it in its own language (data-<status> on the region).
+      if (announcer) announcer.textContent = announcer.dataset[done.dataset.status] || ("Reply " + done.dataset.status + ".");
     }
   });
 
@@ -272,7 +284,7 @@
     if (!source || !navigator.clipboard) return;
     navigator.clipboard.writeText(source.innerText).then(function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = button.dataset.copiedLabel || "Copied";
       setTimeout(function () { button.textContent = label; }, 1200);
     });
   });
@@ -289,3 +301,47 @@
     if (themeSwitch) themeSwitch.value = document.documentElement.dataset.theme || "system";
   });
 })();
+
+// --- long threads and links to one message (issue #10) ------------------------
+(function () {
+  "use strict";
+  // Older messages are inserted above what the reader is looking at: keep
+  // the distance from the bottom, so the view does not jump.
+  var fromBottom = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var box = document.getElementById("messages");
+    if (box && evt.detail.target && evt.detail.target.matches(".load-older")) {
+      fromBottom = box.scrollHeight - box.scrollTop;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var box = document.getElementById("messages");
+    if (box && fromBottom !== null) {
+      box.scrollTop = box.scrollHeight - fromBottom;
+      fromBottom = null;
+    }
+  });
+
+  // A search result links to thread#msg-<id>: show that message, not the end.
+  function showLinkedMessage() {
+    var match = /^#msg-(\d+)$/.exec(window.location.hash);
+    var target = match && document.getElementById("msg-" + match[1]);
+    if (!target) return;
+    target.classList.add("is-linked");
+    target.setAttribute("tabindex", "-1");
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    // After chat.js's own handler has scrolled to the newest message.
+    setTimeout(showLinkedMessage, 0);
+  });
+  window.addEventListener("hashchange", showLinkedMessage);
+})();
+
+// --- the language switch posts itself (no inline handlers under the CSP) -------
+document.addEventListener("change", function (evt) {
+  if (evt.target.matches && evt.target.matches("[data-testid=language]")) {
+    evt.target.form.requestSubmit();
+  }
+});

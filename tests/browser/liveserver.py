@@ -102,10 +102,13 @@ def _postgres_database(url: str) -> tuple[str, Callable[[], None]]:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql)
 
-    drop = f'DROP DATABASE IF EXISTS "{BROWSER_DATABASE}" WITH (FORCE)'
+    # Named after the database `url` names, so runs against different
+    # databases (parallel checkouts) do not drop each other's.
+    name = f"{parts.path.strip('/') or 'postgres'}_{BROWSER_DATABASE}"
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     run(drop)
-    run(f'CREATE DATABASE "{BROWSER_DATABASE}"')
-    return urlunsplit(parts._replace(path=f"/{BROWSER_DATABASE}")), lambda: run(drop)
+    run(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), lambda: run(drop)
 
 
 def _wait_for_port(

@@ -242,7 +242,7 @@ def test_an_interrupted_reply_can_be_retried(alice_page: Page) -> None:
 
     expect(reply).to_have_attribute("data-status", "interrupted")
     expect(reply.locator(".message-error")).to_have_text(
-        MESSAGES[FailureCategory.NETWORK]
+        str(MESSAGES[FailureCategory.NETWORK])
     )
     # What arrived before the drop is kept.
     expect(body(reply)).to_have_text(expected_tokens(3))
