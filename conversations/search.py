@@ -2,7 +2,7 @@
 
 On PostgreSQL message text is matched with full-text search (the `simple`
 configuration, so no language's stemming surprises people writing in two
-languages), served by the GIN index of migration 0005_issue10_search. SQLite
+languages), served by the GIN index of migration 0006_search. SQLite
 has no such thing, and the `simple` parser keeps a run of Chinese characters as
 one token (so "世界" would not find "你好世界"): both fall back to a
 case-insensitive substring match.

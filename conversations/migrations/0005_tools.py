@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0002_issue7_usage'),
+        ('conversations', '0004_usage'),
     ]
 
     operations = [

@@ -21,7 +21,7 @@ def charge_existing_responses(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0003_issue6_teams"),
+        ("conversations", "0003_teams"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0002_issue11_attachments'),
+        ('conversations', '0002_attachments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

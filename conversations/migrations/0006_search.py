@@ -26,6 +26,6 @@ def drop_index(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("conversations", "0004_issue5_tools")]
+    dependencies = [("conversations", "0005_tools")]
 
     operations = [migrations.RunPython(create_index, drop_index, elidable=False)]
