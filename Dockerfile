@@ -31,6 +31,9 @@ COPY static static
 COPY locale locale
 # Static files are collected (hashed, compressed) at build time for WhiteNoise;
 # the key below exists only for this command and is not in the image's env.
+# The message catalogues are compiled here (gettext is removed again); the
+# base image's Debian release pins gettext's version.
+# hadolint ignore=DL3008
 RUN SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
     && python -m compileall -q chatsite conversations simulator \
     && apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext \
