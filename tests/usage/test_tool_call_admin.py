@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations.models import ToolCall
@@ -156,3 +158,35 @@ def test_the_thread_list_counts_tool_calls(staff_client, calls, history):
     response = staff_client.get(reverse("admin:conversations_thread_changelist"))
     counts = {t.title: t._tool_calls for t in response.context["cl"].result_list}
     assert counts == {"Rivers of Europe": 1, "Bob's notes": 2, "Thinking hard": 0}
+
+
+def queries_for(client, url) -> int:
+    client.get(url)  # the first request of a session may save it; count a later one
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def more_calls(thread, leaf, days) -> None:
+    for day in days:
+        leaf = turn(thread, when=at(day), input=3, output=4, parent=leaf)
+        for position, kind in enumerate(["web_search_call", "mcp_call"]):
+            ToolCall.objects.create(
+                reply=leaf, position=position, type=kind, started_at=at(day)
+            )
+
+
+def test_tool_calls_cost_no_extra_queries_per_row(
+    staff_client, calls, history, django_assert_num_queries
+):
+    thread = history["threads"][0]
+    pages = [
+        CHANGELIST,
+        reverse("admin:conversations_thread_changelist"),
+        reverse("admin:conversations_thread_change", args=[thread.pk]),
+    ]
+    few = [queries_for(staff_client, url) for url in pages]
+    more_calls(thread, history["r1"], range(6, 12))
+    for url, count in zip(pages, few, strict=True):
+        with django_assert_num_queries(count):
+            staff_client.get(url)
