@@ -200,6 +200,14 @@ CHAT_SAVE_INTERVAL_MS = config.read_int(
     "CHAT_SAVE_INTERVAL_MS", 1000, minimum=50, maximum=60000
 )
 SIGNUP_ENABLED = config.read_bool("SIGNUP_ENABLED", True)
+# Per-user flood guard on websocket frames (issue #9): a bucket of BURST frames
+# refilled at PER_MINUTE; frames beyond it are refused with a clear message.
+CHAT_RATE_LIMIT_BURST = config.read_int(
+    "CHAT_RATE_LIMIT_BURST", 30, minimum=1, maximum=100_000
+)
+CHAT_RATE_LIMIT_PER_MINUTE = config.read_int(
+    "CHAT_RATE_LIMIT_PER_MINUTE", 120, minimum=1, maximum=1_000_000
+)
 
 # --- Tools and thinking (issue #5) --------------------------------------------
 # Defaults of new threads (an admin's "Tool defaults" row overrides them).

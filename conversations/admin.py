@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Sum
 
 from conversations import access, share_links, teams
+from conversations.health import upstream_alert
 from conversations.models import (
     Attachment,
     BatchJob,
@@ -12,6 +13,15 @@ from conversations.models import (
     Thread,
     UpstreamResponse,
 )
+
+
+class UpstreamAlertMixin:
+    """Credential failures are shown on top of every list of this app."""
+
+    def changelist_view(self, request, extra_context=None):
+        if alert := upstream_alert():
+            messages.error(request, alert)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -64,7 +74,7 @@ class ResponseInline(ReadOnlyInline):
 
 
 @admin.register(Thread)
-class ThreadAdmin(admin.ModelAdmin):
+class ThreadAdmin(UpstreamAlertMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "owner",
@@ -120,7 +130,7 @@ class ThreadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(UpstreamAlertMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "thread",
@@ -160,7 +170,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(UpstreamResponse)
-class UpstreamResponseAdmin(admin.ModelAdmin):
+class UpstreamResponseAdmin(UpstreamAlertMixin, admin.ModelAdmin):
     list_display = [
         "response_id",
         "message",

@@ -6,18 +6,21 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import transaction
 from django.http import Http404
 
-from conversations import access, attachments, generation, services
+from conversations import access, attachments, generation, ratelimit, services
 from conversations.broadcast import thread_group
 from conversations.frames import (
     composer_error_html,
     messages_append_html,
     messages_replace_html,
+    reply_final_html,
 )
 from conversations.live import live_reply
 from conversations.models import Message, Thread
 from conversations.presence import CoViewing
+from conversations.resilience import TRANSIENT, with_db_retry
 from conversations.selectors import thread_path
 
 logger = logging.getLogger(__name__)
@@ -29,8 +32,15 @@ TOO_LARGE = "That message is too large to send."
 NOT_ALLOWED = "You cannot do that in this thread."
 NO_SUCH_REPLY = "That reply is not in this thread."
 NO_SUCH_MESSAGE = "That message is not in this thread."
+NOT_SAVED = (
+    "The server could not reach its database just now, so this was not done. "
+    "Anything you typed is still in the box: try again in a moment."
+)
+INTERNAL = "Something went wrong on the server; nothing was changed. Try again."
 # Actions that change the thread: a teammate with the viewer role may not.
-POSTING_ACTIONS = frozenset({"send", "stop", "regenerate", "edit", "switch"})
+POSTING_ACTIONS = frozenset(
+    {"send", "stop", "regenerate", "edit", "switch", "continue"}
+)
 
 
 class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
@@ -51,24 +61,67 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             await self.close()
             return
         self.group = thread_group(self.thread.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        if not await self._join_group():
+            # Refused: the page's socket retries with backoff (htmx reconnects).
+            await self.close(code=1011)
+            return
         await self.accept()
         await self.co_viewing_start()
 
+    async def _join_group(self) -> bool:
+        # After a Redis restart the pool still holds dead connections: the
+        # first command fails and drops one, so a second try usually succeeds.
+        for attempt in range(2):
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                return True
+            except Exception as exc:
+                logger.warning(
+                    "Channel layer unavailable on connect (try %d): %r",
+                    attempt + 1,
+                    exc,
+                )
+        return False
+
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as exc:  # the group entry expires on its own
+                logger.warning("Channel layer unavailable on disconnect: %r", exc)
             await self.co_viewing_stop()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
+        if not ratelimit.frame_allowed(self.scope["user"].pk):
+            # One notice per flood: answering every refused frame would let a
+            # client turn the flood back on itself and on the server.
+            if not getattr(self, "flood_noticed", False):
+                self.flood_noticed = True
+                await self._error(ratelimit.TOO_FAST)
+            return
+        self.flood_noticed = False
+        try:
+            await self._dispatch(text_data)
+        except TRANSIENT as exc:
+            logger.warning("Database unavailable for a websocket action: %s", exc)
+            await self._error(NOT_SAVED)
+        except Http404:
+            await self._error(NOT_ALLOWED)
+        except Exception:
+            # The socket stays up and the client learns nothing of the
+            # internals; the operator gets the traceback.
+            logger.exception("Websocket action failed in thread %s.", self.thread.pk)
+            await self._error(INTERNAL)
+
+    async def _dispatch(self, text_data: str | None) -> None:
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
             await self._error(TOO_LARGE)
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting is a hostile frame too
             await self._error(MALFORMED)
             return
         if not isinstance(content, dict):
@@ -82,6 +135,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             "edit": self._edit,
             "switch": self._switch,
             "sync": self._resync,
+            "continue": self._continue,
         }.get(action if isinstance(action, str) else "")
         if handler is None:
             await self._error(UNKNOWN_ACTION)
@@ -96,7 +150,10 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
     @database_sync_to_async
     def _may_post(self) -> bool:
         try:
-            access.thread_for_poster(self.scope["user"], self.thread.pk)
+            with_db_retry(
+                lambda: access.thread_for_poster(self.scope["user"], self.thread.pk),
+                what="checking a poster's rights",
+            )
         except Http404:
             return False
         return True
@@ -107,10 +164,29 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         reply = event.get("reply")
         if reply is not None and event["seq"] <= self.snapshot_seq.get(reply, 0):
             return
-        await self.send(text_data=event["text"])
+        try:
+            await self.send(text_data=event["text"])
+        except Exception as exc:
+            # The socket closed between the broadcast and its delivery: the
+            # page resyncs when it reconnects, so there is nothing to do.
+            logger.debug("Frame for a closed socket dropped: %r", exc)
 
     async def _error(self, text: str) -> None:
         await self.send(text_data=composer_error_html(text))
+
+    async def _broadcast(self, html: str) -> None:
+        """To every viewer; to this one at least when the channel layer is down.
+
+        What was stored must reach the sender's page: the other viewers catch
+        up when their sockets reconnect and resync.
+        """
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "thread.send", "text": html}
+            )
+        except Exception as exc:
+            logger.warning("Channel layer unavailable for a broadcast: %r", exc)
+            await self.send(text_data=html)
 
     async def _send_message(self, content: dict[str, Any]) -> None:
         text, client_id = content.get("message"), content.get("client_id") or ""
@@ -119,8 +195,12 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             return
         attachment_ids = _attachment_ids(content.get("attachments"))
         try:
-            sent, html = await database_sync_to_async(self._store_send)(
-                text, client_id, attachment_ids
+            # Retried through a short database outage. Storing and rendering
+            # are separate steps: a store that committed is never redone (it
+            # would come back as a replay and the reply would never start).
+            sent = await database_sync_to_async(with_db_retry)(
+                lambda: self._store_send(text, client_id, attachment_ids),
+                what="storing a message",
             )
         except Http404:
             await self._error(NOT_ALLOWED)
@@ -132,28 +212,37 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             # A replay (reconnect, double send): the turn exists; just resync.
             await self._resync({})
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        try:
+            html = await database_sync_to_async(with_db_retry)(
+                lambda: messages_append_html([sent.user_message, sent.reply]),
+                what="rendering a message",
+            )
+        except TRANSIENT:
+            html = ""  # pages catch up by sync; the reply must start regardless
+        if html:
+            await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
     def _store_send(
         self, text: str, client_id: str, attachment_ids: list[int] | None = None
-    ) -> tuple[services.Sent, str]:
+    ) -> services.Sent:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
-        sent = services.message_send(
-            thread=thread, author=self.scope["user"], text=text, client_id=client_id
-        )
-        if sent.created and attachment_ids:
-            # Before the reply starts: its turn is decided by what is attached.
-            attachments.attachments_claim(
-                thread=thread,
-                message=sent.user_message,
-                ids=attachment_ids,
-                uploader=self.scope["user"],
+        # One transaction: a retry after an outage redoes the send and its
+        # attachments together, never a stored send without its attachments.
+        with transaction.atomic():
+            sent = services.message_send(
+                thread=thread, author=self.scope["user"], text=text, client_id=client_id
             )
-        return sent, messages_append_html([sent.user_message, sent.reply])
+            if sent.created and attachment_ids:
+                # Before the reply starts: its turn is decided by what is attached.
+                attachments.attachments_claim(
+                    thread=thread,
+                    message=sent.user_message,
+                    ids=attachment_ids,
+                    uploader=self.scope["user"],
+                )
+        return sent
 
     def _reply_for(self, content: dict[str, Any]) -> Message:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
@@ -178,9 +267,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         except services.MessageInvalid as exc:
             await self._error(str(exc))
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        await self._broadcast(html)
         generation.reply_start(reply.pk, self.thread.pk)
 
     def _store_regenerate(self, content: dict[str, Any]) -> tuple[Message, str]:
@@ -206,9 +293,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         if not sent.created:
             await self._resync({})
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk)
 
@@ -236,9 +321,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             await self._error(str(exc))
             return
         # The path is the thread's, so every viewer follows the switch.
-        await self.channel_layer.group_send(
-            self.group, {"type": "thread.send", "text": html}
-        )
+        await self._broadcast(html)
 
     def _store_switch(self, target: object) -> str:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
@@ -278,6 +361,26 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         if not after and not path:
             return "", streaming
         return messages_replace_html(path), streaming
+
+    async def _continue(self, content: dict[str, Any]) -> None:
+        """Append to a cut reply (interrupted, stopped, cut short) in place."""
+        try:
+            reply = await database_sync_to_async(self._store_continue)(content)
+        except Http404:
+            await self._error(NO_SUCH_REPLY)
+            return
+        except services.MessageInvalid as exc:
+            await self._error(str(exc))
+            return
+        # Started before the markup is rendered, so the markup shows the live
+        # state (the kept text) that the first frame continues.
+        generation.reply_start(reply.pk, self.thread.pk, continue_from=reply.text)
+        html = await database_sync_to_async(reply_final_html)(reply)
+        await self._broadcast(html)
+
+    def _store_continue(self, content: dict[str, Any]) -> Message:
+        reply = self._reply_for(content)
+        return services.reply_continue(thread=reply.thread, reply=reply)
 
 
 def _attachment_ids(raw: object) -> list[int]:

@@ -84,3 +84,26 @@ def plan_context(reply: Message, *, rebuild: bool = False) -> ContextPlan:
                 path_ids=path_ids,
             )
     return ContextPlan(Mode.REBUILT, rebuilt_input(path), path_ids=path_ids)
+
+
+# Sent after the cut text: the Responses API has no "continue this message"
+# mode, so the model is asked in words, with the cut text as its own turn.
+CONTINUE_PROMPT = (
+    "Your previous answer was cut off. Continue it exactly where it stopped, "
+    "without repeating anything already written and without any preamble."
+)
+
+
+def plan_continuation(reply: Message) -> ContextPlan:
+    """Context for continuing a cut reply: the stored path, its kept text, a nudge.
+
+    Always rebuilt: the cut response never completed upstream, so neither its
+    id nor the Conversation holds the text the reader saw.
+    """
+    user_message = reply.parent
+    assert user_message is not None, "a reply always answers a user message"
+    path = path_to(reply.thread_id, user_message.pk)
+    messages = rebuilt_input(path)
+    messages.append({"role": "assistant", "content": reply.text})
+    messages.append({"role": "user", "content": CONTINUE_PROMPT})
+    return ContextPlan(Mode.REBUILT, messages, path_ids=[m.pk for m in path])

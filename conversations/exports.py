@@ -154,7 +154,7 @@ def thread_import(*, owner: AbstractBaseUser, raw: bytes) -> Thread:
         raise MessageInvalid(TOO_BIG)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting too
         raise MessageInvalid(NOT_AN_EXPORT) from None
     meta, items = _messages_from(data)
     thread = thread_create(owner=owner)

@@ -8,6 +8,7 @@ from conversations.live import live_reply
 from conversations.models import Message
 from conversations.rendering import StreamingMarkdown
 from conversations.selectors import branch_of
+from conversations.services import reply_is_continuable
 from conversations.toolcards import tool_cards_for
 
 
@@ -19,6 +20,7 @@ def message_context(message: Message) -> dict:
         "streaming": message.status == Message.Status.STREAMING,
         "branch": branch if branch.count > 1 else None,
         "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        "continuable": reply_is_continuable(message),
     }
     if message.role == Message.Role.ASSISTANT:
         live_now = live_reply(message.pk)

@@ -19,12 +19,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from conversations import agent, attachments, gateway, quotas, semantic, services
-from conversations.broadcast import thread_broadcast
-from conversations.context import ContextPlan, plan_context
+from conversations.context import ContextPlan, plan_context, plan_continuation
 from conversations.errors import describe_failure
 from conversations.frames import reply_final_html
 from conversations.live import LiveReply, live_reply, running
 from conversations.models import Message
+from conversations.resilience import TRANSIENT, adb_retry, broadcast_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,20 @@ Mode = Message.ContextMode
 Status = Message.Status
 
 
-def reply_start(reply_id: int, thread_id: object) -> asyncio.Task:
-    live = LiveReply(reply_id=reply_id, thread_id=str(thread_id))
+def reply_start(
+    reply_id: int, thread_id: object, *, continue_from: str = ""
+) -> asyncio.Task:
+    """Generate a reply in this process; `continue_from` is a cut reply's text
+    that the new text is appended to (Continue)."""
+    live = LiveReply(
+        reply_id=reply_id,
+        thread_id=str(thread_id),
+        text=continue_from,
+        prefix=continue_from,
+    )
+    if continue_from:
+        # Viewers get the kept text at once, before the first new token.
+        live.render()
     running[reply_id] = live
     # A fresh context: the task must not inherit the request's sync_to_async
     # executor, which is gone once the request that started it has finished.
@@ -99,7 +111,7 @@ class FrameSender:
         if not added and self.live.stable_html != before_html:
             # The stable part was re-rendered (rare): send it whole.
             payload = json.loads(self.live.snapshot())
-        await thread_broadcast(
+        await broadcast_quietly(
             self.live.thread_id,
             json.dumps(payload),
             reply_id=self.live.reply_id,
@@ -118,16 +130,25 @@ class Outcome:
     tracker: "agent.ToolTracker | None" = None
 
 
-def _load_plan(reply_id: int, rebuild: bool) -> tuple[Message, ContextPlan]:
+def _load_plan(
+    reply_id: int, rebuild: bool, continuing: bool = False
+) -> tuple[Message, ContextPlan]:
     reply = Message.objects.select_related("thread", "parent").get(pk=reply_id)
+    if continuing:
+        return reply, plan_continuation(reply)
     return reply, plan_context(reply, rebuild=rebuild)
 
 
 def _load_turn(
-    reply_id: int,
+    reply_id: int, continuing: bool = False
 ) -> tuple[Message, ContextPlan, attachments.TurnAttachments]:
-    reply, plan = _load_plan(reply_id, False)
-    return reply, plan, attachments.turn_attachments(reply)
+    reply, plan = _load_plan(reply_id, False, continuing)
+    extras = attachments.turn_attachments(reply)
+    if continuing and extras.any and isinstance(plan.input, list):
+        # The attachments' path is sent whole: it must end with the kept text
+        # and the request to carry on, as the text-only continuation does.
+        extras.history.extend(plan.input[-2:])
+    return reply, plan, extras
 
 
 async def _run(live: LiveReply) -> None:
@@ -144,9 +165,13 @@ async def _run(live: LiveReply) -> None:
             outcome.error_category = quotas.QUOTA_CATEGORY
             outcome.error_message = refusal
         else:
-            reply, plan, extras = await database_sync_to_async(_load_turn)(
-                live.reply_id
+            reply, plan, extras = await adb_retry(
+                lambda: _load_turn(live.reply_id, bool(live.prefix)),
+                what=f"loading reply {live.reply_id}",
+                delays=(0.1, 0.3, 0.6, 1, 2),
             )
+            if live.prefix:
+                outcome.first_token_at = reply.first_token_at
             plan = await _stream(live, reply, plan, extras, sender, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
@@ -224,11 +249,7 @@ async def _stream(
                 sender.poke()
                 if time.monotonic() - last_save >= save_interval:
                     last_save = time.monotonic()
-                    await database_sync_to_async(services.reply_progress)(
-                        reply_id=live.reply_id,
-                        text=live.text,
-                        first_token_at=outcome.first_token_at,
-                    )
+                    await _save_progress(live, outcome)
             elif isinstance(
                 event,
                 (
@@ -251,7 +272,7 @@ async def _stream(
             elif isinstance(event, gateway.Failed):
                 if (
                     event.category == gateway.FailureCategory.CONTEXT_LOST
-                    and not live.text
+                    and live.text == live.prefix
                     and attempt == 0
                     and tracker.steps == 0
                 ):
@@ -295,6 +316,19 @@ async def _stream(
             previous_response_id = completed.response_id
 
 
+async def _save_progress(live: LiveReply, outcome: Outcome) -> None:
+    # Only a checkpoint: the text lives on in memory and the final save
+    # retries, so a database that is briefly away costs nothing here.
+    try:
+        await database_sync_to_async(services.reply_progress)(
+            reply_id=live.reply_id,
+            text=live.text,
+            first_token_at=outcome.first_token_at,
+        )
+    except TRANSIENT as exc:
+        logger.warning("Reply %s: progress not saved (%s).", live.reply_id, exc)
+
+
 def _record(
     request: gateway.ReplyRequest,
     response_id: str,
@@ -331,7 +365,10 @@ async def _finish(
     live: LiveReply, plan: ContextPlan | None, sender: FrameSender, outcome: Outcome
 ) -> None:
     try:
-        await sender.close()
+        try:
+            await sender.close()
+        except Exception:
+            logger.exception("Reply %s: the frame sender failed.", live.reply_id)
         if outcome.tracker is not None:
             await outcome.tracker.close()
         mode = plan.mode if plan else ""
@@ -340,20 +377,26 @@ async def _finish(
             and plan is not None
             and bool(plan.conversation)
         )
-        reply = await database_sync_to_async(services.reply_finish)(
-            reply_id=live.reply_id,
-            text=live.text,
-            status=outcome.status,
-            first_token_at=outcome.first_token_at,
-            context_mode=mode,
-            responses=outcome.responses,
-            error_category=outcome.error_category,
-            error_message=outcome.error_message,
-            moderated=outcome.moderated,
-            conversation_tip=tip,
-        )
-        html = await database_sync_to_async(reply_final_html)(reply)
-        await thread_broadcast(live.thread_id, html)
+
+        def store() -> tuple[Message, str]:
+            reply = services.reply_finish(
+                reply_id=live.reply_id,
+                text=live.text,
+                status=outcome.status,
+                first_token_at=outcome.first_token_at,
+                context_mode=mode,
+                responses=outcome.responses,
+                error_category=outcome.error_category,
+                error_message=outcome.error_message,
+                moderated=outcome.moderated,
+                conversation_tip=tip,
+            )
+            return reply, reply_final_html(reply)
+
+        # The end of a reply is retried through a database outage: a reply
+        # left "streaming" would spin forever on every viewer's page.
+        reply, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
+        await broadcast_quietly(live.thread_id, html)
         await database_sync_to_async(semantic.schedule_embedding)(
             [reply.parent_id, reply.pk]
         )

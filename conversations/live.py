@@ -21,6 +21,8 @@ class LiveReply:
     tail_html: str = ""
     markdown: StreamingMarkdown = field(default_factory=StreamingMarkdown)
     task: asyncio.Task | None = None
+    # The kept text of a cut reply being continued; new text is appended to it.
+    prefix: str = ""
 
     def render(self) -> tuple[str, str]:
         """Advance the rendering to the current text; return (added stable, tail)."""

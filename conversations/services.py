@@ -231,6 +231,10 @@ def _message_send_atomic(
     # The row lock serialises sends to one thread, so two replies never
     # interleave in its lineage.
     thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    # Checked again under the lock: a replay that waited for it while the
+    # first send committed must return that send, not be refused as busy.
+    if existing := _existing_send(thread, client_id):
+        return existing
     _ensure_idle(thread)
     user_message = Message.objects.create(
         thread=thread,
@@ -362,6 +366,58 @@ def thread_set_conversation(*, thread_id: object, conversation_id: str) -> None:
     Thread.objects.filter(pk=thread_id).update(
         conversation_id=conversation_id, conversation_tip=None
     )
+
+
+# --- Continuing a cut reply (issue #9) -------------------------------------------
+
+NOT_CONTINUABLE = (
+    "Only a reply that was cut off (interrupted, stopped or cut short) can be "
+    "continued; use Retry for a fresh answer."
+)
+NOT_LAST_REPLY = (
+    "This reply already has a follow-up: only the last reply of a branch "
+    "can be continued."
+)
+
+
+def reply_is_continuable(reply: Message) -> bool:
+    """A cut reply with text to continue: what the Continue button offers."""
+    if reply.role != Message.Role.ASSISTANT or not reply.text:
+        return False
+    if reply.status in (Message.Status.INTERRUPTED, Message.Status.STOPPED):
+        return True
+    return reply.status == Message.Status.FAILED and reply.error_category == (
+        "incomplete"
+    )
+
+
+@transaction.atomic
+def reply_continue(*, thread: Thread, reply: Message) -> Message:
+    """Reopen a cut reply so that new text is appended to what it kept.
+
+    The same message goes back to `streaming`: its kept text stays in place
+    and its earlier upstream responses (and their usage) stay recorded.
+    """
+    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    reply = Message.objects.select_for_update().get(pk=reply.pk, thread=thread)
+    if not reply_is_continuable(reply):
+        raise MessageInvalid(NOT_CONTINUABLE)
+    if reply.children.exists():
+        raise MessageInvalid(NOT_LAST_REPLY)
+    _ensure_idle(thread)
+    now = timezone.now()
+    Message.objects.filter(pk=reply.pk).update(
+        status=Message.Status.STREAMING,
+        error_category="",
+        error_message="",
+        finished_at=None,
+        heartbeat_at=now,
+    )
+    reply.refresh_from_db()
+    thread.active_leaf = reply
+    thread.last_activity_at = now
+    thread.save(update_fields=["active_leaf", "last_activity_at", "updated_at"])
+    return reply
 
 
 def _charged_user_id(reply: Message) -> int | None:

@@ -161,6 +161,18 @@
     follow();
   }
 
+  // A reply shown as streaming with no frame for a while may have ended while
+  // one of its frames was lost (a restarting channel layer): ask the server.
+  var lastFrameAt = Date.now();
+  setInterval(function () {
+    var streaming = document.querySelector("#messages [data-testid=message][data-status=streaming]");
+    if (streaming && Date.now() - lastFrameAt > 10000) {
+      lastFrameAt = Date.now();
+      requestSync();
+    }
+  }, 5000);
+  document.addEventListener("htmx:wsBeforeMessage", function () { lastFrameAt = Date.now(); });
+
   document.addEventListener("htmx:wsOpen", function (evt) {
     socket = evt.detail.socketWrapper;
     syncPending = false;
