@@ -341,7 +341,7 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
 
 # Usage, costs and quotas (issue #7) live in their own module; importing it
-# here registers them. The tool-call audit admin registers in apps.ready().
+# here registers them.
 from conversations import admin_usage  # noqa: E402, F401
 
 # --- Tools (issue #5) --------------------------------------------------------------
@@ -359,16 +359,84 @@ MessageAdmin.inlines = [*MessageAdmin.inlines, ToolCallInline]
 
 @admin.register(ToolCall)
 class ToolCallAdmin(admin.ModelAdmin):
-    list_display = ["reply", "position", "type", "status", "name", "started_at"]
-    list_filter = ["type", "status"]
-    search_fields = ["item_id", "name", "query", "server_label"]
-    readonly_fields = [f.name for f in ToolCall._meta.fields]
+    """The tool-call log as audit rows: filtered, searched, read, never edited."""
 
+    list_display = [
+        "__str__",
+        "reply",
+        "user",
+        "type",
+        "status",
+        "name",
+        "short_query",
+        "started_at",
+        "duration",
+    ]
+    list_filter = [
+        "type",
+        "status",
+        "started_at",
+        ("reply__thread__owner", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["query", "urls", "name", "server_label", "item_id", "call_id"]
+    list_select_related = ["reply__thread__owner"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "reply",
+                    "user",
+                    "position",
+                    "type",
+                    "status",
+                    "name",
+                    "server_label",
+                    "call_id",
+                    "response_id",
+                    "item_id",
+                ]
+            },
+        ),
+        (
+            "Call",
+            {"fields": ["query", "arguments", "code", "urls", "sources"]},
+        ),
+        ("Result", {"fields": ["output", "error"]}),
+        ("Timings", {"fields": ["started_at", "finished_at", "duration"]}),
+        ("As the upstream sent it", {"fields": ["raw"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
+        *(f.name for f in ToolCall._meta.fields if f.name != "id"),
+        "user",
+        "duration",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reply__thread__owner")
+
+    # Audit rows are evidence: nobody adds, edits or deletes them here.
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="user", ordering="reply__thread__owner")
+    def user(self, obj: ToolCall):
+        return obj.reply.thread.owner
+
+    @admin.display(description="query / goal")
+    def short_query(self, obj: ToolCall) -> str:
+        return obj.query[:80]
+
+    @admin.display(description="duration")
+    def duration(self, obj: ToolCall) -> str:
+        ms = obj.duration_ms
+        return "" if ms is None else f"{ms} ms"
 
 
 @admin.register(McpServer)

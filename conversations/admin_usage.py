@@ -26,14 +26,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html_join
 
-from conversations import admin_tools, usage
+from conversations import usage
 from conversations.admin import ReadOnlyInline, ThreadAdmin
 from conversations.models import (
     Message,
     ModelPrice,
     Thread,
+    ToolCall,
     UpstreamResponse,
     UserQuota,
 )
@@ -97,6 +99,12 @@ class UsageColumns:
         return _money(obj._cost)
 
 
+def _describe(call: ToolCall) -> str:
+    """One line for a tool call in the thread page's turns."""
+    parts = [call.type, call.status, call.name or call.server_label, call.query]
+    return " · ".join(p for p in parts if p)[:200]
+
+
 class TurnInline(UsageColumns, ReadOnlyInline):
     """Every message of the thread with its lineage, upstream calls and usage."""
 
@@ -132,7 +140,7 @@ class TurnInline(UsageColumns, ReadOnlyInline):
             "partition_by": [F("parent_id")],
             "order_by": [F("created_at"), F("id")],
         }
-        qs = (
+        return (
             super()
             .get_queryset(request)
             .select_related("author", "parent")
@@ -141,12 +149,9 @@ class TurnInline(UsageColumns, ReadOnlyInline):
                 _branch_count=Window(Count("id"), partition_by=[F("parent_id")]),
                 **usage_annotations(responses, usage.prices()),
             )
-            .prefetch_related("responses")
+            .prefetch_related("responses", "tool_calls")
             .order_by("created_at", "id")
         )
-        if related := admin_tools.tool_calls_related_name():
-            qs = qs.prefetch_related(related)
-        return qs
 
     @admin.display(description="branch")
     def branch(self, obj: Message) -> str:
@@ -184,19 +189,17 @@ class TurnInline(UsageColumns, ReadOnlyInline):
 
     @admin.display(description="tool calls")
     def tool_calls(self, obj: Message) -> str:
-        related = admin_tools.tool_calls_related_name()
-        if related is None:
-            counts: dict[str, int] = {}
-            for r in obj.responses.all():
-                for tool, count in (r.tool_counts or {}).items():
-                    counts[tool] = counts.get(tool, 0) + int(count or 0)
-            return ", ".join(
-                f"{tool} x {count}" for tool, count in sorted(counts.items())
-            )
+        # Each call links to its read-only audit row (arguments, output, ...).
         return format_html_join(
             "",
-            "<div>{}</div>",
-            ((admin_tools.describe(call),) for call in getattr(obj, related).all()),
+            '<div><a href="{}">{}</a></div>',
+            (
+                (
+                    reverse("admin:conversations_toolcall_change", args=[call.pk]),
+                    _describe(call),
+                )
+                for call in obj.tool_calls.all()
+            ),
         )
 
     @admin.display(description="text")
@@ -207,7 +210,7 @@ class TurnInline(UsageColumns, ReadOnlyInline):
 def attach_thread_usage(threads: list[Thread]) -> None:
     """Set turns, token totals, cost and tool calls on a page of threads.
 
-    Two or three grouped queries over just these threads, whatever their size:
+    Three grouped queries over just these threads, whatever their size:
     far cheaper than a correlated subquery per column and row, or a GROUP BY
     over every thread before the page is cut.
     """
@@ -224,15 +227,20 @@ def attach_thread_usage(threads: list[Thread]) -> None:
         .annotate(n=Count("id"))
         .values_list("thread_id", "n")
     )
-    calls = admin_tools.tool_calls_per_thread(ids)
+    calls = dict(
+        ToolCall.objects.filter(reply__thread_id__in=ids)
+        .order_by()
+        .values("reply__thread_id")
+        .annotate(n=Count("id"))
+        .values_list("reply__thread_id", "n")
+    )
     for thread in threads:
         row = totals.get(thread.pk) or usage.Row(thread.pk, "")
         for name in usage.TOKEN_FIELDS:
             setattr(thread, f"_{name}", getattr(row, name))
         thread._cost = row.cost
         thread._turns = turns.get(thread.pk, 0)
-        if calls is not None:
-            thread._tool_calls = calls.get(thread.pk, 0)
+        thread._tool_calls = calls.get(thread.pk, 0)
 
 
 class UsageChangeList(ChangeList):
@@ -294,8 +302,8 @@ class UsageThreadAdmin(UsageColumns, ThreadAdmin):
         return obj._turns
 
     @admin.display(description="tool calls")
-    def tool_call_count(self, obj: Thread) -> int | str:
-        return getattr(obj, "_tool_calls", "—")
+    def tool_call_count(self, obj: Thread) -> int:
+        return obj._tool_calls
 
 
 admin.site.unregister(Thread)

@@ -7,7 +7,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from conversations import admin_tools
 from conversations.models import ModelPrice, Thread, UpstreamResponse, UserQuota
 
 from .factories import at, turn
@@ -180,20 +179,3 @@ def test_the_quota_list_shows_what_each_budget_has_used(staff_client, alice):
     response = staff_client.get(reverse("admin:conversations_userquota_changelist"))
     quota = response.context["cl"].result_list[0]
     assert (quota.used_today, quota.used_this_month) == (400, 400)
-
-
-@pytest.mark.skipif(
-    admin_tools.tool_call_model() is not None,
-    reason="with a tool-call log the turns list its rows (test_tool_call_admin)",
-)
-def test_the_thread_page_shows_x_tools_counts_without_a_tool_call_log(
-    staff_client, history
-):
-    UpstreamResponse.objects.filter(message=history["r1"]).update(
-        tool_counts={"web_search": 2, "code_interpreter": 1}
-    )
-    thread = history["threads"][0]
-    response = staff_client.get(
-        reverse("admin:conversations_thread_change", args=[thread.pk])
-    )
-    assert "code_interpreter x 1, web_search x 2" in response.content.decode()
