@@ -3,9 +3,20 @@
 from collections.abc import Iterator
 
 import pytest
+from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
 
 from simulator import SimulatorServer
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    # Each test runs on its own event loop. A consumer or listener still waiting
+    # in an earlier test's closed loop would leave channels_redis's receive lock
+    # bound to that loop; a fresh layer object per test keeps tests independent.
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session")

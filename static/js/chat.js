@@ -202,8 +202,13 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
-    // A card appended by a broadcast that a resync's markup already holds
-    // (Redis can deliver it late): keep the first, which is at least as new.
+    // A message or card appended by a broadcast that a resync's markup already
+    // holds (Redis can deliver it late): keep the first, which is in its place
+    // on the path and at least as new.
+    var seenMessages = {};
+    document.querySelectorAll("#messages > [data-testid=message]").forEach(function (el) {
+      if (seenMessages[el.id]) el.remove(); else seenMessages[el.id] = true;
+    });
     document.querySelectorAll("#messages .tool-calls").forEach(function (box) {
       var seen = {};
       Array.from(box.children).forEach(function (card) {
