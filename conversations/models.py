@@ -523,3 +523,23 @@ class ToolCall(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+class TeamQuota(models.Model):
+    """An optional token budget for a team's shared threads; blank means unlimited.
+
+    It counts every reply in the team's threads, whoever asked, and applies on
+    top of each asker's own `UserQuota`.
+    """
+
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="token_quota"
+    )
+    daily_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team__name", "team_id"]
+
+    def __str__(self) -> str:
+        return f"quota of team {self.team}"
