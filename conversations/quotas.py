@@ -15,12 +15,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Message, UpstreamResponse, UserQuota
 from conversations.usage import charged_to
 
 QUOTA_CATEGORY = "quota"
-QUOTA_EXCEEDED = (
+QUOTA_EXCEEDED = _(
     "You have used {used:,} of your {limit:,} {period} tokens, so this reply was "
     "not sent to the model. Your budget renews {renews}; an administrator can "
     "raise it."
@@ -54,8 +55,8 @@ def quota_refusal(*, user: AbstractBaseUser | None) -> str | None:
         return None
     day, month = period_starts()
     checks = (
-        (quota.daily_tokens, day, "daily", "at midnight"),
-        (quota.monthly_tokens, month, "monthly", "on the first of the month"),
+        (quota.daily_tokens, day, _("daily"), _("at midnight")),
+        (quota.monthly_tokens, month, _("monthly"), _("on the first of the month")),
     )
     for limit, since, period, renews in checks:
         if limit is None:
