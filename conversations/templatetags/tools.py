@@ -31,9 +31,10 @@ def tool_title(call: ToolCall) -> str:
         )
     if call.type == "mcp_call":
         return f"MCP {call.server_label} · {call.name}".rstrip(" ·")
-    return str(TITLES.get(call.type) or "") or call.type.removesuffix("_call").replace(
-        "_", " "
-    )
+    title = TITLES.get(call.type)
+    if title is not None:
+        return str(title)
+    return call.type.removesuffix("_call").replace("_", " ")
 
 
 @register.simple_tag
