@@ -210,3 +210,13 @@ async def test_a_quota_refusal_comes_in_the_pages_language(alice):
     assert "你已用掉每日额度 1,000 个 token 中的 1,200 个" in final
     assert "午夜" in final
     await communicator.disconnect()
+
+
+def test_the_usage_dashboard_is_in_chinese(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(reverse("usage-dashboard")).content.decode()
+    assert 'data-testid="usage-dashboard"' in page
+    assert "按用户" in page and "导出 CSV" in page and "用量与费用" in page
+    assert "Per user" not in page
