@@ -231,7 +231,7 @@ async def test_a_send_during_a_long_outage_is_refused_clearly_and_nothing_half_s
     await viewer.send(action="send", message="Lost?", client_id="c1")
     refusal = await viewer.receive(wait=15)
     outage.start(queries=0)
-    assert NOT_SAVED in refusal.replace("&#x27;", "'")
+    assert str(NOT_SAVED) in refusal.replace("&#x27;", "'")
     assert "Traceback" not in refusal
     assert await messages_of(thread) == []
     # The socket is still usable and the same send now goes through once.
