@@ -9,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import access, attachments, selectors, semantic
 from conversations.models import Attachment
 
-NO_FILE = "Choose a file to attach."
+NO_FILE = _("Choose a file to attach.")
 
 
 @require_POST
@@ -82,7 +83,7 @@ def attachment_remove(request: HttpRequest, attachment_id: int) -> HttpResponse:
     except attachments.AttachmentInvalid as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Removed “{attachment.name}”.")
+        messages.success(request, _("Removed “{name}”.").format(name=attachment.name))
     return redirect(thread)
 
 

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from conversations import gateway
 from conversations.context import rebuilt_input
@@ -46,16 +47,16 @@ DOCUMENT_SUFFIXES = {
 }
 MAX_PER_MESSAGE = 4
 
-UNSUPPORTED_TYPE = (
+UNSUPPORTED_TYPE = _(
     "“{name}” cannot be attached: attach PNG, JPEG, GIF or WebP images, "
     "or PDF, DOCX, TXT or Markdown documents."
 )
-NOT_AN_IMAGE = "“{name}” is not a valid {kind} image."
-IMAGE_TOO_LARGE = "Images are limited to {limit}; “{name}” is {size}."
-DOCUMENT_TOO_LARGE = "Documents are limited to {limit}; “{name}” is {size}."
-EMPTY_FILE = "“{name}” is empty."
-UPLOAD_FAILED = "“{name}” could not be handed to the model provider: {reason}"
-TOO_MANY = "At most {limit} images can go with one message."
+NOT_AN_IMAGE = _("“{name}” is not a valid {kind} image.")
+IMAGE_TOO_LARGE = _("Images are limited to {limit}; “{name}” is {size}.")
+DOCUMENT_TOO_LARGE = _("Documents are limited to {limit}; “{name}” is {size}.")
+EMPTY_FILE = _("“{name}” is empty.")
+UPLOAD_FAILED = _("“{name}” could not be handed to the model provider: {reason}")
+TOO_MANY = _("At most {limit} images can go with one message.")
 
 
 class AttachmentInvalid(ValueError):

@@ -28,22 +28,22 @@ class ThreadSettingsForm(forms.ModelForm):
         choices=(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Built-in tools run by the provider; functions run by this app.",
+        help_text=_("Built-in tools run by the provider; functions run by this app."),
     )
     tool_choice = forms.ChoiceField(
         choices=[
-            ("auto", "auto: the model decides"),
-            ("none", "none: never call a tool"),
-            ("required", "required: always call a tool"),
+            ("auto", _("auto: the model decides")),
+            ("none", _("none: never call a tool")),
+            ("required", _("required: always call a tool")),
         ],
-        label="Tool choice",
+        label=_("Tool choice"),
         required=False,
     )
     mcp_servers = forms.ModelMultipleChoiceField(
         queryset=McpServer.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="MCP servers",
+        label=_("MCP servers"),
     )
     temperature = forms.FloatField(
         required=False,
@@ -88,11 +88,14 @@ class ThreadSettingsForm(forms.ModelForm):
         # Tools (issue #5): built-ins, then the app's own functions.
         self.fields["tools"].choices = [
             (name, name.replace("_", " ")) for name in settings.QWEN_BUILTIN_TOOLS
-        ] + [(tool.name, f"{tool.label} (function)") for tool in REGISTRY.values()]
-        self.fields["enable_thinking"].label = "Thinking"
-        self.fields[
-            "enable_thinking"
-        ].help_text = "Let the model reason before answering; its summary is shown."
+        ] + [
+            (tool.name, _("{label} (function)").format(label=tool.label))
+            for tool in REGISTRY.values()
+        ]
+        self.fields["enable_thinking"].label = _("Thinking")
+        self.fields["enable_thinking"].help_text = _(
+            "Let the model reason before answering; its summary is shown."
+        )
         # Labels only reach the page: an MCP server's URL and headers do not.
         self.fields["mcp_servers"].queryset = McpServer.objects.filter(enabled=True)
         self.fields["mcp_servers"].label_from_instance = lambda server: server.label

@@ -14,13 +14,14 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.http import Http404
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from conversations import access, generation
 from conversations.live import live_reply
 from conversations.notify import user_group
 from conversations.people import display_name
 
-ACCESS_LOST = "You no longer have access to this thread."
+ACCESS_LOST = _("You no longer have access to this thread.")
 # A close code htmx does not reconnect on (it retries only 1006 and 1011-1013).
 CLOSE_ACCESS_LOST = 4403
 

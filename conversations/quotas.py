@@ -19,17 +19,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Message, TeamQuota, UpstreamResponse, UserQuota
 from conversations.usage import charged_to
 
 QUOTA_CATEGORY = "quota"
-QUOTA_EXCEEDED = (
+QUOTA_EXCEEDED = _(
     "You have used {used:,} of your {limit:,} {period} tokens, so this reply was "
     "not sent to the model. Your budget renews {renews}; an administrator can "
     "raise it."
 )
-TEAM_QUOTA_EXCEEDED = (
+TEAM_QUOTA_EXCEEDED = _(
     "The team “{team}” has used {used:,} of its {limit:,} {period} tokens in "
     "its shared threads, so this reply was not sent to the model. The team budget "
     "renews {renews}; an administrator can raise it."
@@ -65,8 +66,8 @@ def quota_refusal(*, user: AbstractBaseUser | None) -> str | None:
         return None
     day, month = period_starts()
     checks = (
-        (quota.daily_tokens, day, "daily", "at midnight"),
-        (quota.monthly_tokens, month, "monthly", "on the first of the month"),
+        (quota.daily_tokens, day, _("daily"), _("at midnight")),
+        (quota.monthly_tokens, month, _("monthly"), _("on the first of the month")),
     )
     for limit, since, period, renews in checks:
         if limit is None:
@@ -111,8 +112,8 @@ def team_quota_refusal(*, team_id: object) -> str | None:
         return None
     day, month = period_starts()
     checks = (
-        (quota.daily_tokens, day, "daily", "at midnight"),
-        (quota.monthly_tokens, month, "monthly", "on the first of the month"),
+        (quota.daily_tokens, day, _("daily"), _("at midnight")),
+        (quota.monthly_tokens, month, _("monthly"), _("on the first of the month")),
     )
     for limit, since, period, renews in checks:
         if limit is None:

@@ -9,8 +9,9 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
-TOO_FAST = "You are sending too fast. Wait a few seconds, then try again."
+TOO_FAST = _("You are sending too fast. Wait a few seconds, then try again.")
 
 
 def frame_allowed(user_id: object, *, now: float | None = None) -> bool:

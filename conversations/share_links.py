@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Message, ShareLink, Thread
 from conversations.people import display_name
@@ -23,8 +24,8 @@ EXPIRY_CHOICES: dict[str, timedelta | None] = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
-UNKNOWN_EXPIRY = "Choose when the link expires."
-NOTHING_TO_SHARE = "There is nothing to share yet: wait for a finished reply."
+UNKNOWN_EXPIRY = _("Choose when the link expires.")
+NOTHING_TO_SHARE = _("There is nothing to share yet: wait for a finished reply.")
 
 
 class ShareLinkInvalid(ValueError):

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import access, selectors, share_links, teams
@@ -45,7 +46,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
     except teams.TeamInvalid as exc:
         messages.error(request, str(exc))
         return redirect("teams")
-    messages.success(request, "Team created.")
+    messages.success(request, _("Team created."))
     return redirect(team)
 
 
@@ -96,7 +97,9 @@ def member_add(request: HttpRequest, team_id: int) -> HttpResponse:
     except teams.TeamInvalid as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{added.user.get_username()} added.")
+        messages.success(
+            request, _("{name} added.").format(name=added.user.get_username())
+        )
     return redirect(team)
 
 
@@ -112,7 +115,7 @@ def member_role(request: HttpRequest, team_id: int, membership_id: int) -> HttpR
     except teams.TeamInvalid as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Role changed.")
+        messages.success(request, _("Role changed."))
     return redirect(team)
 
 
@@ -128,7 +131,7 @@ def member_remove(
     except teams.TeamInvalid as exc:
         messages.error(request, str(exc))
         return redirect(team)
-    messages.success(request, "Member removed.")
+    messages.success(request, _("Member removed."))
     return redirect("teams" if target.pk == me.pk else team)
 
 
@@ -141,7 +144,7 @@ def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
     except teams.TeamInvalid as exc:
         messages.error(request, str(exc))
         return redirect(team)
-    messages.success(request, f"You left {team.name}.")
+    messages.success(request, _("You left {team}.").format(team=team.name))
     return redirect("teams")
 
 
@@ -158,7 +161,10 @@ def thread_share(request: HttpRequest, thread_id: str) -> HttpResponse:
             return redirect(thread)
     teams.thread_share(thread=thread, owner=request.user, team=team)
     messages.success(
-        request, f"Shared with {team.name}." if team else "The thread is private."
+        request,
+        _("Shared with {team}.").format(team=team.name)
+        if team
+        else _("The thread is private."),
     )
     return redirect(thread)
 
@@ -176,7 +182,9 @@ def share_link_create(request: HttpRequest, thread_id: str) -> HttpResponse:
     except share_links.ShareLinkInvalid as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Read-only link created: find it in the thread menu.")
+        messages.success(
+            request, _("Read-only link created: find it in the thread menu.")
+        )
     return redirect(thread)
 
 
@@ -188,7 +196,7 @@ def share_link_revoke(
     thread = access.thread_for_manager(request.user, thread_id)
     link = access.share_link_for_manager(request.user, thread, link_id)
     share_links.share_link_revoke(link=link)
-    messages.success(request, "Link revoked: it shows nothing now.")
+    messages.success(request, _("Link revoked: it shows nothing now."))
     return redirect(thread)
 
 

@@ -9,6 +9,7 @@ so a socket re-checks against what is stored.
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import access
 from conversations.models import Membership, Team, Thread
@@ -16,13 +17,13 @@ from conversations.notify import thread_access_changed, user_access_changed
 
 Role = Membership.Role
 
-TEAM_NAME_REQUIRED = "Give the team a name (up to 100 characters)."
-NO_SUCH_USER = "There is no user called “{username}”."
-ALREADY_MEMBER = "{username} is already in this team."
-UNKNOWN_ROLE = "Choose one of: owner, admin, member, viewer."
-LAST_OWNER = "A team needs an owner: make someone else owner first."
-NOT_ALLOWED = "Your role in this team does not allow that."
-CANNOT_SHARE = "You can share a thread only with a team in which you may post."
+TEAM_NAME_REQUIRED = _("Give the team a name (up to 100 characters).")
+NO_SUCH_USER = _("There is no user called “{username}”.")
+ALREADY_MEMBER = _("{username} is already in this team.")
+UNKNOWN_ROLE = _("Choose one of: owner, admin, member, viewer.")
+LAST_OWNER = _("A team needs an owner: make someone else owner first.")
+NOT_ALLOWED = _("Your role in this team does not allow that.")
+CANNOT_SHARE = _("You can share a thread only with a team in which you may post.")
 
 
 class TeamInvalid(ValueError):

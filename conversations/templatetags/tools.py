@@ -3,30 +3,38 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import ToolCall
 
 register = template.Library()
 
 TITLES = {
-    "web_search_call": "Web search",
-    "web_extractor_call": "Web extraction",
-    "code_interpreter_call": "Code interpreter",
-    "web_search_image_call": "Image search",
-    "image_search_call": "Image search",
-    "file_search_call": "File search",
+    "web_search_call": _("Web search"),
+    "web_extractor_call": _("Web extraction"),
+    "code_interpreter_call": _("Code interpreter"),
+    "web_search_image_call": _("Image search"),
+    "image_search_call": _("Image search"),
+    "file_search_call": _("File search"),
 }
 
 
 @register.simple_tag
 def tool_title(call: ToolCall) -> str:
     if call.type == "reasoning":
-        return "Thinking"
+        return str(_("Thinking"))
     if call.type == "function_call":
-        return f"Function {call.name}" if call.name else "Function"
+        return (
+            _("Function {name}").format(name=call.name)
+            if call.name
+            else str(_("Function"))
+        )
     if call.type == "mcp_call":
         return f"MCP {call.server_label} · {call.name}".rstrip(" ·")
-    return TITLES.get(call.type) or call.type.removesuffix("_call").replace("_", " ")
+    title = TITLES.get(call.type)
+    if title is not None:
+        return str(title)
+    return call.type.removesuffix("_call").replace("_", " ")
 
 
 @register.simple_tag

@@ -5,6 +5,11 @@
   "use strict";
 
   function box() { return document.querySelector("[data-attach]"); }
+  // The page's language: the template puts translated texts on the attach box.
+  function text(key, fallback) {
+    var attach = box();
+    return (attach && attach.getAttribute("data-text-" + key)) || fallback;
+  }
   function list() { return document.querySelector('[data-testid="attachment-list"]'); }
   function showError(text) {
     var error = document.getElementById("composer-error");
@@ -23,7 +28,7 @@
     li.className = "attach-chip";
     li.setAttribute("data-testid", "pending-attachment");
     var label = document.createElement("span");
-    label.textContent = name + " (uploading…)";
+    label.textContent = name + " " + text("uploading", "(uploading…)");
     li.appendChild(label);
     list().appendChild(li);
     return li;
@@ -43,24 +48,24 @@
     }).then(function (result) {
       if (!result.ok) {
         li.remove();
-        showError(result.body.error || "That file could not be attached.");
+        showError(result.body.error || text("refused", "That file could not be attached."));
         return;
       }
       showError("");
       li.dataset.id = String(result.body.id);
       li.dataset.kind = result.body.kind;
-      li.firstChild.textContent = (result.body.kind === "image" ? "Image: " : "Document: ") + result.body.name;
+      li.firstChild.textContent = (result.body.kind === "image" ? text("image", "Image:") : text("document", "Document:")) + " " + result.body.name;
       var remove = document.createElement("button");
       remove.type = "button";
       remove.className = "button button--quiet";
-      remove.setAttribute("aria-label", "Remove " + result.body.name);
+      remove.setAttribute("aria-label", text("remove", "Remove") + " " + result.body.name);
       remove.textContent = "×";
       remove.addEventListener("click", function () { li.remove(); syncIds(); });
       li.appendChild(remove);
       syncIds();
     }).catch(function () {
       li.remove();
-      showError("The upload failed: check the connection and try again.");
+      showError(text("offline", "The upload failed: check the connection and try again."));
     });
   }
 

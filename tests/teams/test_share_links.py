@@ -139,7 +139,7 @@ def test_a_link_to_an_empty_thread_is_refused(owner_client, shared_thread):
         {"expiry": "never"},
         follow=True,
     )
-    assert share_links.NOTHING_TO_SHARE in response.content.decode()
+    assert str(share_links.NOTHING_TO_SHARE) in response.content.decode()
     assert not ShareLink.objects.exists()
 
 
@@ -149,7 +149,7 @@ def test_an_unknown_expiry_is_refused(owner_client, shared_thread, turn):
         {"expiry": "forever-and-a-day"},
         follow=True,
     )
-    assert share_links.UNKNOWN_EXPIRY in response.content.decode()
+    assert str(share_links.UNKNOWN_EXPIRY) in response.content.decode()
     assert not ShareLink.objects.exists()
 
 
