@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -98,20 +99,41 @@ def start_simulator(*, ttft: float = 0.35, tps: float = 40) -> Simulator:
     raise RuntimeError("the simulator did not start")
 
 
+# Production settings, but over plain HTTP on loopback (no TLS terminator here).
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    # One signed-in user stands for many people here: the per-user flood
+    # guard would refuse the benchmark's own sends.
+    "CHAT_RATE_LIMIT_BURST": "100000",
+    "CHAT_RATE_LIMIT_PER_MINUTE": "1000000",
+}
+
+
 def start_app(
     simulator: Simulator,
     *,
     redis: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> Cluster:
-    """A fresh database; the in-memory layer unless `redis` (start processes after)."""
-    return start_cluster(
+    """A fresh database; the in-memory layer unless `redis` (start processes
+    after). The app runs with production settings, static files collected as
+    the Dockerfile does."""
+    env = {"LOG_LEVEL": "WARNING", **PRODUCTION_ENV, **(extra_env or {})}
+    cluster = start_cluster(
         upstream_url=simulator.base_url,
         database_url=DATABASE_URL,
         redis_url=REDIS_URL if redis else "",
         suffix=f"run{os.getpid()}",
-        extra_env={"LOG_LEVEL": "WARNING", **(extra_env or {})},
+        extra_env=env,
     )
+    cluster.manage("collectstatic", "--noinput")
+    return cluster
 
 
 def cpu_seconds(pid: int) -> float:

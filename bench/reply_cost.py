@@ -81,7 +81,8 @@ def main() -> None:
     try:
         cluster = start_app(simulator)
         cluster.start("cpu")
-        cluster.start("sql", {"LOG_LEVEL": "DEBUG", "LOG_SQL": "true"})
+        # Django logs queries only in debug mode.
+        cluster.start("sql", {"DEBUG": "true", "LOG_LEVEL": "DEBUG", "LOG_SQL": "true"})
         rows = asyncio.run(run(cluster, sizes))
     finally:
         if cluster is not None:

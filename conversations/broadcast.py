@@ -1,9 +1,10 @@
-"""Sending to everyone who watches a thread, through the channel layer."""
+"""Sending to everyone who watches a thread (conversations/hub.py carries it)."""
 
-from channels.layers import get_channel_layer
+from conversations.hub import hub
 
 
 def thread_group(thread_id: object) -> str:
+    """The thread's channel-layer group: presence, access checks, Stop."""
     return f"thread.{thread_id}"
 
 
@@ -17,9 +18,7 @@ async def thread_broadcast(
     a consumer can drop frames its page's snapshot already covers without
     parsing them.
     """
-    layer = get_channel_layer()
-    if layer is not None:
-        event = {"type": "thread.send", "text": text}
-        if reply_id is not None:
-            event |= {"reply": reply_id, "seq": seq}
-        await layer.group_send(thread_group(thread_id), event)
+    event: dict[str, object] = {"text": text}
+    if reply_id is not None:
+        event |= {"reply": reply_id, "seq": seq}
+    await hub().broadcast(str(thread_id), event)

@@ -4,6 +4,7 @@ import json
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import transaction
@@ -11,13 +12,14 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access, attachments, control, generation, ratelimit, services
-from conversations.broadcast import thread_group
+from conversations.broadcast import thread_broadcast, thread_group
 from conversations.frames import (
     composer_error_html,
     messages_append_html,
     messages_replace_html,
     reply_final_html,
 )
+from conversations.hub import hub
 from conversations.live import live_reply
 from conversations.models import Message, Thread
 from conversations.presence import CoViewing
@@ -52,6 +54,16 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         # reply id -> sequence number of the last snapshot sent to this page.
         self.snapshot_seq: dict[int, int] = {}
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, a
+        # hop through the one database thread: per streamed frame, per viewer,
+        # that queue became the bottleneck of the whole process. Every query
+        # here goes through database_sync_to_async, which does it anyway.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         thread_id = self.scope["url_route"]["kwargs"]["thread_id"]
         try:
@@ -66,6 +78,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             # Refused: the page's socket retries with backoff (htmx reconnects).
             await self.close(code=1011)
             return
+        await hub().join(str(self.thread.pk), self)
         await self.accept()
         await self.co_viewing_start()
 
@@ -86,6 +99,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
+            await hub().leave(str(self.thread.pk), self)
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except Exception as exc:  # the group entry expires on its own
@@ -176,18 +190,8 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         await self.send(text_data=composer_error_html(text))
 
     async def _broadcast(self, html: str) -> None:
-        """To every viewer; to this one at least when the channel layer is down.
-
-        What was stored must reach the sender's page: the other viewers catch
-        up when their sockets reconnect and resync.
-        """
-        try:
-            await self.channel_layer.group_send(
-                self.group, {"type": "thread.send", "text": html}
-            )
-        except Exception as exc:
-            logger.warning("Channel layer unavailable for a broadcast: %r", exc)
-            await self.send(text_data=html)
+        """To every viewer (what was stored must reach them all)."""
+        await thread_broadcast(self.thread.pk, html)
 
     async def _send_message(self, content: dict[str, Any]) -> None:
         text, client_id = content.get("message"), content.get("client_id") or ""

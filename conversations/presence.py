@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access, generation
+from conversations.hub import hub
 from conversations.live import live_reply
 from conversations.notify import user_group
 from conversations.people import display_name
@@ -106,6 +107,8 @@ class CoViewing:
                 self.scope["user"], self.thread.pk
             )
         except Http404:
+            # Nothing more of the thread reaches this socket from now on.
+            await hub().leave(str(self.thread.pk), self)
             await self.send(text_data=access_notice_html(ACCESS_LOST))
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.co_viewing_stop()

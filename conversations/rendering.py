@@ -220,8 +220,14 @@ def render_markdown(text: str) -> str:
 
 
 def _sanitise(html: str) -> str:
-    return nh3.clean(
-        html,
+    return _cleaner().clean(html)
+
+
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    # Built once: nh3.clean() builds its allowlists anew on every call, which
+    # cost more than the Markdown render of a streamed tail.
+    return nh3.Cleaner(
         tags=_ALLOWED_TAGS,
         clean_content_tags={"script", "style"},
         attributes=_ALLOWED_ATTRIBUTES,

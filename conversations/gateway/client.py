@@ -1,8 +1,7 @@
 """Calls to the Responses and Conversations APIs, translated into `events`."""
 
-import asyncio
+import json
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,8 @@ from conversations.gateway.events import (
     TextDelta,
     Usage,
 )
+from conversations.gateway.sdk import sdk_client
+from conversations.gateway.sse import sse_payloads
 
 if TYPE_CHECKING:
     from conversations.gateway.compat import Route
@@ -45,13 +46,6 @@ async def stream_chat(request: ReplyRequest) -> AsyncIterator[Event]:
 
     async for event in chat(request):
         yield event
-
-
-# An SDK client is bound to the event loop it first ran on (its connection
-# pool is), so each loop gets its own; a dead loop takes its client with it.
-_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]
-] = weakref.WeakKeyDictionary()
 
 
 class UpstreamError(Exception):
@@ -75,29 +69,7 @@ def upstream_target() -> tuple[str, str]:
 
 
 def _client() -> openai.AsyncOpenAI:
-    base_url, api_key = upstream_target()
-    options = (
-        base_url,
-        api_key,
-        settings.UPSTREAM_TIMEOUT,
-        settings.UPSTREAM_CONNECT_TIMEOUT,
-        settings.UPSTREAM_MAX_RETRIES,
-    )
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get(options)
-    if client is None:
-        client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            # The read timeout bounds the silence between two events, which is
-            # what cuts a hung upstream; the whole reply may take far longer.
-            timeout=httpx2.Timeout(
-                settings.UPSTREAM_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT
-            ),
-            max_retries=settings.UPSTREAM_MAX_RETRIES,
-        )
-        per_loop[options] = client
-    return client
+    return sdk_client(*upstream_target())
 
 
 def _request_kwargs(request: ReplyRequest) -> dict[str, Any]:
@@ -134,91 +106,104 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
         async for chat_event in stream_chat(request):
             yield chat_event
         return
-    response_id = ""
-    text_parts: list[str] = []
+    state = _StreamState()
     try:
-        stream = await _client().responses.create(
+        # The SDK sends the request, retries it and raises for an error status;
+        # the body's events are read as plain JSON (see sse.py).
+        async with _client().responses.with_streaming_response.create(
             **_request_kwargs(request), stream=True
-        )
+        ) as response:
+            async for payload in sse_payloads(response.iter_bytes()):
+                event = state.translate(payload)
+                if event is not None:
+                    yield event
+                if state.ended:
+                    return
     except openai.APIError as exc:
-        yield failure_from_exception(exc, request)
+        yield failure_from_exception(exc, request, response_id=state.response_id)
         return
-    try:
-        async with stream:
-            async for event in stream:
-                # Dispatch on .type, never isinstance: the SDK parses DashScope
-                # types it does not know into unrelated classes.
-                kind = event.type
-                if kind == "response.output_text.delta":
-                    text_parts.append(event.delta)
-                    yield TextDelta(event.delta)
-                elif kind == "response.reasoning_summary_text.delta":
-                    yield ReasoningDelta(event.item_id, event.output_index, event.delta)
-                elif kind in (
-                    "response.function_call_arguments.delta",
-                    "response.mcp_call_arguments.delta",
-                ):
-                    yield ArgumentsDelta(event.item_id, event.output_index, event.delta)
-                elif kind == "response.output_item.added":
-                    yield ItemAdded(
-                        event.output_index, event.item.to_dict(warnings=False)
-                    )
-                elif kind == "response.output_item.done":
-                    yield ItemDone(
-                        event.output_index, event.item.to_dict(warnings=False)
-                    )
-                elif kind == "response.created":
-                    response_id = event.response.id
-                    yield Started(response_id)
-                elif kind == "response.completed":
-                    raw = event.response.to_dict(warnings=False)
-                    yield Completed(
-                        response_id=raw.get("id") or response_id,
-                        text=_output_text(raw) or "".join(text_parts),
-                        usage=Usage.from_raw(raw.get("usage")),
-                        output=raw.get("output") or [],
-                    )
-                    return
-                elif kind in ("response.failed", "response.incomplete"):
-                    yield _failure_from_response(
-                        event.response.to_dict(warnings=False), response_id
-                    )
-                    return
-                elif kind == "error":
-                    raw = event.to_dict(warnings=False)
-                    yield _failure_from_code(
-                        str(raw.get("code") or ""),
-                        str(raw.get("message") or ""),
-                        response_id,
-                    )
-                    return
-    except openai.APIStatusError as exc:
-        yield failure_from_exception(exc, request, response_id=response_id)
-        return
-    except openai.APIError as exc:
-        # A streamed `{"error": ...}` payload is raised by the SDK as a bare APIError.
-        body = exc.body if isinstance(exc.body, dict) else {}
-        if body.get("code") or not isinstance(exc, openai.APIConnectionError):
-            yield _failure_from_code(
-                str(body.get("code") or ""), exc.message, response_id
-            )
-        else:
-            yield failure_from_exception(exc, request, response_id=response_id)
-        return
-    except (httpx2.HTTPError, OSError) as exc:
+    except (httpx2.HTTPError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # A payload that is not JSON is a broken stream too.
         timeout = isinstance(exc, httpx2.TimeoutException)
         yield Failed(
             FailureCategory.TIMEOUT if timeout else FailureCategory.NETWORK,
             f"The connection to the model provider broke: {type(exc).__name__}.",
-            response_id=response_id,
+            response_id=state.response_id,
         )
         return
-    # The SDK ends iteration silently when a close-delimited body stops early.
+    # A close-delimited body that stops early simply ends.
     yield Failed(
         FailureCategory.NO_TERMINAL_EVENT,
         "The model provider's stream ended before the reply was finished.",
-        response_id=response_id,
+        response_id=state.response_id,
     )
+
+
+class _StreamState:
+    """Streamed payloads (dicts) to the app's events, dispatched on `type`."""
+
+    def __init__(self) -> None:
+        self.response_id = ""
+        self.text_parts: list[str] = []
+        self.ended = False
+
+    def translate(self, payload: Any) -> Event | None:
+        if not isinstance(payload, dict):
+            return None
+        kind = payload.get("type")
+        if kind == "response.output_text.delta":
+            delta = str(payload.get("delta") or "")
+            self.text_parts.append(delta)
+            return TextDelta(delta)
+        if payload.get("error"):
+            # What the SDK raises as a bare APIError: `{"error": {...}}`.
+            self.ended = True
+            error = payload["error"] if isinstance(payload["error"], dict) else {}
+            return _failure_from_code(
+                str(error.get("code") or ""),
+                str(error.get("message") or "An error occurred during streaming"),
+                self.response_id,
+            )
+        if kind == "response.reasoning_summary_text.delta":
+            return ReasoningDelta(
+                payload.get("item_id"), payload.get("output_index"), payload["delta"]
+            )
+        if kind in (
+            "response.function_call_arguments.delta",
+            "response.mcp_call_arguments.delta",
+        ):
+            return ArgumentsDelta(
+                payload.get("item_id"), payload.get("output_index"), payload["delta"]
+            )
+        if kind == "response.output_item.added":
+            return ItemAdded(payload.get("output_index"), payload.get("item") or {})
+        if kind == "response.output_item.done":
+            return ItemDone(payload.get("output_index"), payload.get("item") or {})
+        if kind == "response.created":
+            self.response_id = str((payload.get("response") or {}).get("id") or "")
+            return Started(self.response_id)
+        if kind == "response.completed":
+            self.ended = True
+            raw = payload.get("response") or {}
+            return Completed(
+                response_id=raw.get("id") or self.response_id,
+                text=_output_text(raw) or "".join(self.text_parts),
+                usage=Usage.from_raw(raw.get("usage")),
+                output=raw.get("output") or [],
+            )
+        if kind in ("response.failed", "response.incomplete"):
+            self.ended = True
+            return _failure_from_response(
+                payload.get("response") or {}, self.response_id
+            )
+        if kind == "error":
+            self.ended = True
+            return _failure_from_code(
+                str(payload.get("code") or ""),
+                str(payload.get("message") or ""),
+                self.response_id,
+            )
+        return None
 
 
 def _output_text(raw: dict[str, Any]) -> str:
@@ -287,11 +272,25 @@ def _mentions_context(message: str, request: ReplyRequest | None) -> bool:
     return bool(request.conversation and "conversation" in lowered)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """False for a "timeout" that was a refused or reset connection.
+
+    aiohttp's transport reports every connection error as a connect timeout;
+    the cause it was raised from says what really happened.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
+            return False
+        seen = seen.__cause__ or seen.__context__
+    return True
+
+
 def failure_from_exception(
     exc: openai.APIError, request: ReplyRequest | None = None, *, response_id: str = ""
 ) -> Failed:
     message = exc.message
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and _timed_out(exc):
         return Failed(
             FailureCategory.TIMEOUT, "The model provider did not answer in time."
         )

@@ -8,10 +8,8 @@ long-context model, both through Chat Completions; everything else stays on
 the Responses API.
 """
 
-import asyncio
 import json
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,15 +30,12 @@ from conversations.gateway.events import (
     TextDelta,
     Usage,
 )
+from conversations.gateway.sdk import sdk_client
 
 logger = logging.getLogger(__name__)
 
 RESPONSES_PATH = "/api/v2/apps/protocols/compatible-mode/v1"
 COMPAT_PATH = "/compatible-mode/v1"
-
-_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]
-] = weakref.WeakKeyDictionary()
 
 
 class CompatError(Exception):
@@ -80,28 +75,7 @@ def compat_target() -> tuple[str, str]:
 
 
 def _client() -> openai.AsyncOpenAI:
-    base_url, api_key = compat_target()
-    options = (
-        base_url,
-        api_key,
-        settings.UPSTREAM_TIMEOUT,
-        settings.UPSTREAM_CONNECT_TIMEOUT,
-        settings.UPSTREAM_MAX_RETRIES,
-    )
-    # One client per event loop: an SDK client is bound to the loop it ran on.
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get(options)
-    if client is None:
-        client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=httpx2.Timeout(
-                settings.UPSTREAM_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT
-            ),
-            max_retries=settings.UPSTREAM_MAX_RETRIES,
-        )
-        per_loop[options] = client
-    return client
+    return sdk_client(*compat_target())
 
 
 def route_for(request: ReplyRequest) -> Route:

@@ -10,6 +10,7 @@ from django.test import Client
 
 from chatsite.asgi import application
 from conversations import control, services
+from conversations.hub import hub_close
 from conversations.live import running
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
@@ -97,6 +98,8 @@ async def idle_generations():
     # The control channel's listener (conversations/control.py) must not
     # outlive this test's event loop while it holds the layer's receive lock.
     await control.listener_stop()
+    # Nor this loop's Redis connections of the broadcast hub.
+    await hub_close()
 
 
 @pytest.fixture

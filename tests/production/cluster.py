@@ -195,8 +195,8 @@ def start_cluster(
         DASHSCOPE_API_KEY="sk-simulator",
         DEBUG="true",
         PYTHONUNBUFFERED="1",
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})
     cluster = Cluster(env, workdir, _cleanups=[drop])
     cluster.manage("migrate", "--noinput")
     cluster.shell(

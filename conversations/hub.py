@@ -1,0 +1,186 @@
+"""Who watches which thread in this process, and sending to all of them.
+
+Streamed frames are the app's busiest traffic: tens a second per reply, to
+every viewer. They skip the channel layer: a broadcast goes straight to the
+sockets of this process, and with Redis one PUBLISH carries it to the other
+processes, whose relays hand it to their own sockets. Through the channel
+layer every frame was one message per viewer: a round trip to Redis each with
+channels_redis, a scan of every channel for expired messages each with the
+in-memory layer (bench/concurrency.py). Presence, access checks and Stop stay
+on the channel layer: they are rare and address single channels.
+
+A process's broadcasts reach every viewer in the order they were made. A frame
+published while Redis is away is lost to the other processes only; their pages
+notice the silence and ask for a sync (static/js/chat.js).
+"""
+
+import asyncio
+import collections
+import json
+import logging
+import uuid
+import weakref
+from typing import Any, Protocol
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Frames waiting for Redis beyond this are dropped: pages resync anyway.
+MAX_OUTBOX = 10_000
+
+
+class Viewer(Protocol):
+    async def thread_send(self, event: dict[str, Any]) -> None: ...
+
+
+def _channel(thread_id: str) -> str:
+    return f"qtc.thread.{thread_id}"
+
+
+class _Relay:
+    """This process's link to the others: one publishing connection, written
+    in batches by one task (one round trip per batch, order kept), and one
+    subscription per thread watched here."""
+
+    def __init__(self, hub: "Hub", url: str) -> None:
+        import redis.asyncio
+
+        self.hub = hub
+        self.redis = redis.asyncio.Redis.from_url(url)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.outbox: collections.deque[tuple[str, str]] = collections.deque()
+        self.pending = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self.writer = loop.create_task(self._write(), name="hub-publish")
+        self.reader: asyncio.Task | None = None
+
+    def publish(self, thread_id: str, event: dict[str, Any]) -> None:
+        if len(self.outbox) >= MAX_OUTBOX:
+            self.outbox.popleft()
+        self.outbox.append(
+            (_channel(thread_id), json.dumps({"o": self.hub.origin, **event}))
+        )
+        self.pending.set()
+
+    async def _write(self) -> None:
+        while True:
+            await self.pending.wait()
+            self.pending.clear()
+            while self.outbox:
+                size = min(500, len(self.outbox))
+                batch = [self.outbox.popleft() for _ in range(size)]
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    logger.warning(
+                        "Redis unavailable: %d broadcasts not sent to other "
+                        "processes (%r).",
+                        len(batch),
+                        exc,
+                    )
+                    await asyncio.sleep(0.5)
+
+    async def subscribe(self, thread_id: str) -> None:
+        await self.pubsub.subscribe(_channel(thread_id))
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.get_running_loop().create_task(
+                self._read(), name="hub-subscribe"
+            )
+
+    async def unsubscribe(self, thread_id: str) -> None:
+        await self.pubsub.unsubscribe(_channel(thread_id))
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=None
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # redis-py reconnects and subscribes again on the next read.
+                logger.warning("Redis subscription broken, retrying: %r", exc)
+                await asyncio.sleep(1)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            event = json.loads(message["data"])
+            if event.pop("o", None) == self.hub.origin:
+                continue  # our own broadcast: delivered here already
+            thread_id = message["channel"].decode().removeprefix("qtc.thread.")
+            await self.hub.deliver(thread_id, event)
+
+    async def close(self) -> None:
+        for task in (self.writer, self.reader):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.pubsub.aclose()
+        await self.redis.aclose()
+
+
+class Hub:
+    """The viewers of each thread on one event loop."""
+
+    def __init__(self) -> None:
+        self.origin = uuid.uuid4().hex
+        self.viewers: dict[str, set[Viewer]] = {}
+        self.relay = _Relay(self, settings.REDIS_URL) if settings.REDIS_URL else None
+
+    async def join(self, thread_id: str, viewer: Viewer) -> None:
+        viewers = self.viewers.setdefault(thread_id, set())
+        first = not viewers
+        viewers.add(viewer)
+        if first and self.relay is not None:
+            # Sent before the socket is accepted, so before its page can ask
+            # for a snapshot: every later frame of the thread reaches it.
+            await self.relay.subscribe(thread_id)
+
+    async def leave(self, thread_id: str, viewer: Viewer) -> None:
+        viewers = self.viewers.get(thread_id)
+        if viewers is None or viewer not in viewers:
+            return
+        viewers.discard(viewer)
+        if not viewers:
+            del self.viewers[thread_id]
+            if self.relay is not None:
+                await self.relay.unsubscribe(thread_id)
+
+    async def deliver(self, thread_id: str, event: dict[str, Any]) -> None:
+        # A copy: a viewer may leave while an earlier one is being sent to.
+        for viewer in list(self.viewers.get(thread_id, ())):
+            await viewer.thread_send(event)
+
+    async def broadcast(self, thread_id: str, event: dict[str, Any]) -> None:
+        await self.deliver(thread_id, event)
+        if self.relay is not None:
+            self.relay.publish(thread_id, event)
+
+
+# One hub per event loop: Redis connections are bound to the loop they were
+# made on (tests run one loop per test).
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub()
+    return found
+
+
+async def hub_close() -> None:
+    """Close this loop's hub (tests: before their loop closes)."""
+    found = _hubs.pop(asyncio.get_running_loop(), None)
+    if found is not None and found.relay is not None:
+        await found.relay.close()
