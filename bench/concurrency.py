@@ -26,20 +26,21 @@ from common import (
     start_app,
     start_simulator,
     visible_words,
-    words_text,
 )
 
 from tests.production.cluster import Client
 
 DELTAS = 500
-WORDS = 1250  # echoed in deltas of 1-4 words: ~500 deltas
+# Prose of this many words, in deltas of 1-4 words: ~500 deltas. The question
+# is short, as people's are: the cost measured is the answer's.
+WORDS = 1250
 
 
 async def one_stream(client: Client, thread: str, via: str, marker: str, start: float):
     socket = await client.socket(thread, via=via)
     await asyncio.sleep(max(0.0, start - time.monotonic()))
     await socket.send(
-        action="send", message="[[echo]]" + words_text(WORDS, marker), client_id=marker
+        action="send", message=f"[[prose:{WORDS}]] {marker}", client_id=marker
     )
     seen: list[tuple[float, int]] = []
     counter, status = SeenWords(), "timeout"
@@ -61,14 +62,14 @@ async def one_stream(client: Client, thread: str, via: str, marker: str, start: 
     return marker, seen, status
 
 
-async def run_point(cluster, simulator, streams: int) -> dict:
+async def run_point(cluster, simulator, streams: int, ramp: float) -> dict:
     processes = cluster.processes
     threads = cluster.threads_create(streams)
     clients = [await Client(p.url).login("alice") for p in processes]
     simulator.record()
     cpu_before = [cpu_seconds(p.process.pid) for p in processes]
     wall = time.monotonic()
-    # Starts spread over one second, as people do not press Send together.
+    # Starts spread over `ramp` seconds, as people do not press Send together.
     start = time.monotonic() + 2
     results = await asyncio.gather(
         *(
@@ -77,7 +78,7 @@ async def run_point(cluster, simulator, streams: int) -> dict:
                 thread,
                 processes[i % len(processes)].url,
                 f"s{i}x",
-                start + i / streams,
+                start + ramp * i / streams,
             )
             for i, thread in enumerate(threads)
         )
@@ -94,8 +95,11 @@ async def run_point(cluster, simulator, streams: int) -> dict:
     }
     delays: list[float] = []
     lost = 0
+    spans: list[tuple[float, float, int]] = []
     for marker, seen, status in results:
         rows = sends.get(marker, [])
+        if len(rows) > 1:
+            spans.append((rows[0][3], rows[-1][3], len(rows)))
         expected = sum(len(r[2].split()) for r in rows)
         got = seen[-1][1] if seen else 0
         if status != "completed" or not rows or got < expected:
@@ -108,31 +112,58 @@ async def run_point(cluster, simulator, streams: int) -> dict:
         "p95_ms": percentile(delays, 95),
         "p99_ms": percentile(delays, 99),
         "lost": lost,
+        # How many replies streamed at once at the peak, and how fast the
+        # simulator really sent (both from its own send times).
+        "peak": peak_overlap(spans),
+        "upstream_tps": percentile(
+            [(n - 1) / max(b - a, 1e-9) for a, b, n in spans], 50
+        )
+        if spans
+        else 0.0,
         "cpu_percent": [round(100 * c / wall) for c in cpu],
         "wall_s": round(wall, 1),
     }
+
+
+def peak_overlap(spans: list[tuple[float, float, int]]) -> int:
+    edges = sorted([(a, 1) for a, _, _ in spans] + [(b, -1) for _, b, _ in spans])
+    peak = current = 0
+    for _, step in edges:
+        current += step
+        peak = max(peak, current)
+    return peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", default="50,100,200,300")
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=1.0,
+        help="seconds over which the streams start (12.5: one reply's length)",
+    )
     args = parser.parse_args()
     simulator = start_simulator(ttft=0.35, tps=40)
     cluster = None
     layer = "Redis" if args.processes > 1 else "in-memory layer"
     print(f"Concurrent streams: {args.processes} process(es), PostgreSQL + {layer}")
-    print("streams  deltas  median_ms  p95_ms  p99_ms  lost  app_cpu_%  wall_s")
+    print(
+        "streams  peak  up_tps  deltas  median_ms  p95_ms  p99_ms  lost"
+        "  app_cpu_%  wall_s"
+    )
     try:
         cluster = start_app(simulator, redis=args.processes > 1)
         for index in range(args.processes):
             cluster.start(f"app{index}")
         for streams in [int(s) for s in args.streams.split(",")]:
-            point = asyncio.run(run_point(cluster, simulator, streams))
+            point = asyncio.run(run_point(cluster, simulator, streams, args.ramp))
             p = point
             cpu = "+".join(map(str, p["cpu_percent"]))
             print(
-                f"{p['streams']:>7}  {p['deltas']:>6}  {p['median_ms']:>9.1f}"
+                f"{p['streams']:>7}  {p['peak']:>4}  {p['upstream_tps']:>6.1f}"
+                f"  {p['deltas']:>6}  {p['median_ms']:>9.1f}"
                 f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}  {p['lost']:>4}"
                 f"  {cpu:>9}  {p['wall_s']:>6}",
                 flush=True,

@@ -114,7 +114,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "chatsite.layers.LocalChannelLayer",
             "CONFIG": {"capacity": 1000},
         }
     }
@@ -243,6 +243,12 @@ if CHAT_SWEEP_INTERVAL_S and CHAT_STALE_AFTER_S < 2 * CHAT_SWEEP_INTERVAL_S:
         "CHAT_STALE_AFTER_S must be at least twice CHAT_SWEEP_INTERVAL_S, or live "
         "replies would be swept between two heartbeats."
     )
+
+# Viewers on another process are shown until that process has not mentioned
+# them for this long (it died without saying goodbye); announced every third.
+CHAT_PRESENCE_STALE_S = config.read_float(
+    "CHAT_PRESENCE_STALE_S", 60.0, minimum=1, maximum=3600
+)
 
 LOG_FORMAT = config.read_choice(
     "LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json")

@@ -19,7 +19,6 @@ from conversations.frames import (
     messages_replace_html,
     reply_final_html,
 )
-from conversations.hub import hub
 from conversations.live import live_reply
 from conversations.models import Message, Thread
 from conversations.presence import CoViewing
@@ -78,9 +77,8 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             # Refused: the page's socket retries with backoff (htmx reconnects).
             await self.close(code=1011)
             return
-        await hub().join(str(self.thread.pk), self)
-        await self.accept()
         await self.co_viewing_start()
+        await self.accept()
 
     async def _join_group(self) -> bool:
         # After a Redis restart the pool still holds dead connections: the
@@ -99,7 +97,6 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await hub().leave(str(self.thread.pk), self)
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except Exception as exc:  # the group entry expires on its own

@@ -1,16 +1,14 @@
 """Runs one reply: gateway events in; frames to viewers and stored text out.
 
 A generation belongs to the process, not to a socket: closing the tab does not
-stop it. Deltas are coalesced into frames (leading edge, then at most one per
-`CHAT_FRAME_INTERVAL_MS`); the partial text is saved at most once per
-`CHAT_SAVE_INTERVAL_MS`, never per delta.
+stop it. Deltas are coalesced into frames by the process's flusher (flusher.py);
+the partial text is saved at most once per `CHAT_SAVE_INTERVAL_MS`, never per
+delta.
 """
 
 import asyncio
 import contextvars
-import json
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,12 +26,14 @@ from conversations import (
     semantic,
     services,
 )
+from conversations.checkpoints import checkpoints
 from conversations.context import ContextPlan, plan_context, plan_continuation
 from conversations.errors import describe_failure
+from conversations.flusher import FrameFlusher, flusher
 from conversations.frames import reply_final_html
 from conversations.live import LiveReply, current_reply, live_reply, running
 from conversations.models import Message
-from conversations.resilience import TRANSIENT, adb_retry, broadcast_quietly
+from conversations.resilience import adb_retry, broadcast_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -77,61 +77,6 @@ def reply_stop(reply_id: int) -> bool:
     return True
 
 
-class FrameSender:
-    """One task per reply sends frames in order: leading edge, then throttled."""
-
-    def __init__(self, live: LiveReply, interval: float) -> None:
-        self.live = live
-        self.interval = interval
-        self.dirty = asyncio.Event()
-        self.closed = False
-        self.last_sent = 0.0
-        self.task = asyncio.get_running_loop().create_task(self._loop())
-
-    def poke(self) -> None:
-        self.dirty.set()
-
-    async def close(self) -> None:
-        self.closed = True
-        self.dirty.set()
-        await self.task
-
-    async def _loop(self) -> None:
-        while True:
-            await self.dirty.wait()
-            if self.closed:
-                return
-            wait = self.last_sent + self.interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self.closed:
-                return
-            self.dirty.clear()
-            self.last_sent = time.monotonic()
-            await self._send()
-
-    async def _send(self) -> None:
-        before, before_html = self.live.stable_n, self.live.stable_html
-        added, tail = self.live.render()
-        payload = {
-            "t": "frame",
-            "id": self.live.reply_id,
-            "seq": self.live.seq,
-            "at": before,
-            "add": added,
-            "tail": tail,
-        }
-        if not added and self.live.stable_html != before_html:
-            # The stable part was re-rendered (rare): send it whole.
-            payload = json.loads(self.live.snapshot())
-        await broadcast_quietly(
-            self.live.thread_id,
-            json.dumps(payload),
-            reply_id=self.live.reply_id,
-            seq=self.live.seq,
-        )
-
-
 @dataclass
 class Outcome:
     status: str = Status.COMPLETED
@@ -168,7 +113,7 @@ async def _run(live: LiveReply) -> None:
     current_reply.set(str(live.reply_id))
     outcome = Outcome()
     plan: ContextPlan | None = None
-    sender = FrameSender(live, settings.CHAT_FRAME_INTERVAL_MS / 1000)
+    frames = flusher()
     try:
         await _listen_for_stop(live.reply_id)
         # Budgets are checked before anything goes upstream (issue #7).
@@ -186,8 +131,8 @@ async def _run(live: LiveReply) -> None:
                 delays=(0.1, 0.3, 0.6, 1, 2),
             )
             if live.prefix:
-                outcome.first_token_at = reply.first_token_at
-            plan = await _stream(live, reply, plan, extras, sender, outcome)
+                outcome.first_token_at = live.first_token_at = reply.first_token_at
+            plan = await _stream(live, reply, plan, extras, frames, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = str(_("Stopped."))
@@ -199,7 +144,7 @@ async def _run(live: LiveReply) -> None:
             _("Something went wrong in the app while writing this reply.")
         )
     finally:
-        await asyncio.shield(_finish(live, plan, sender, outcome))
+        await asyncio.shield(_finish(live, plan, frames, outcome))
 
 
 async def _stream(
@@ -207,7 +152,7 @@ async def _stream(
     reply: Message,
     plan: ContextPlan,
     extras: attachments.TurnAttachments,
-    sender: FrameSender,
+    frames: FrameFlusher,
     outcome: Outcome,
 ) -> ContextPlan:
     used = reply.settings_used
@@ -229,9 +174,7 @@ async def _stream(
         plan = ContextPlan(
             plan.mode, plan.input, conversation=conversation_id, path_ids=plan.path_ids
         )
-    last_save = time.monotonic()
-    save_interval = settings.CHAT_SAVE_INTERVAL_MS / 1000
-    saving: asyncio.Task | None = None
+    saves = checkpoints()
     tracker = await agent.ToolTracker.create(live, reply)
     outcome.tracker = tracker
     step_input = plan.input
@@ -260,19 +203,10 @@ async def _stream(
         async for event in gateway.stream_reply(request):
             if isinstance(event, gateway.TextDelta):
                 if outcome.first_token_at is None:
-                    outcome.first_token_at = timezone.now()
+                    outcome.first_token_at = live.first_token_at = timezone.now()
                 live.text += event.text
-                sender.poke()
-                if time.monotonic() - last_save >= save_interval and (
-                    saving is None or saving.done()
-                ):
-                    # Saved beside the stream, not in its way: all of a
-                    # process's queries share one thread, and a reply that
-                    # waited for its turn there would fall behind its upstream.
-                    last_save = time.monotonic()
-                    saving = asyncio.get_running_loop().create_task(
-                        _save_progress(live, outcome.first_token_at)
-                    )
+                frames.poke(live)
+                saves.mark(live)
             elif isinstance(
                 event,
                 (
@@ -339,19 +273,6 @@ async def _stream(
             previous_response_id = completed.response_id
 
 
-async def _save_progress(live: LiveReply, first_token_at: datetime | None) -> None:
-    # Only a checkpoint: the text lives on in memory and the final save
-    # retries, so a database that is briefly away costs nothing here.
-    try:
-        await database_sync_to_async(services.reply_progress)(
-            reply_id=live.reply_id, text=live.text, first_token_at=first_token_at
-        )
-    except TRANSIENT as exc:
-        logger.warning("Reply %s: progress not saved (%s).", live.reply_id, exc)
-    except Exception:
-        logger.exception("Reply %s: could not save its partial text.", live.reply_id)
-
-
 def _record(
     request: gateway.ReplyRequest,
     response_id: str,
@@ -385,13 +306,11 @@ def _fail(outcome: Outcome, failure: gateway.Failed) -> None:
 
 
 async def _finish(
-    live: LiveReply, plan: ContextPlan | None, sender: FrameSender, outcome: Outcome
+    live: LiveReply, plan: ContextPlan | None, frames: FrameFlusher, outcome: Outcome
 ) -> None:
     try:
-        try:
-            await sender.close()
-        except Exception:
-            logger.exception("Reply %s: the frame sender failed.", live.reply_id)
+        checkpoints().forget(live)
+        await frames.discard(live)
         if outcome.tracker is not None:
             await outcome.tracker.close()
         mode = plan.mode if plan else ""

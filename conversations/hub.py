@@ -6,8 +6,17 @@ sockets of this process, and with Redis one PUBLISH carries it to the other
 processes, whose relays hand it to their own sockets. Through the channel
 layer every frame was one message per viewer: a round trip to Redis each with
 channels_redis, a scan of every channel for expired messages each with the
-in-memory layer (bench/concurrency.py). Presence, access checks and Stop stay
-on the channel layer: they are rare and address single channels.
+in-memory layer (bench/concurrency.py). Access checks and Stop stay on the channel
+layer: they are rare and address single channels.
+
+Presence lives here too: who views a thread is this hub's viewers plus what
+the other processes announce of theirs. Joins and leaves are coalesced into
+one list per thread, rendered once per language and sent to every local
+viewer, so a thousand people opening one thread cost a few renders, not a
+message from each socket to every other. Each process announces its viewers
+of a thread when they change, when another process starts watching it, and
+a few times per `CHAT_PRESENCE_STALE_S`; names not heard of for that long
+(a process that died) are dropped.
 
 A process's broadcasts reach every viewer in the order they were made. A frame
 published while Redis is away is lost to the other processes only; their pages
@@ -18,19 +27,28 @@ import asyncio
 import collections
 import json
 import logging
+import time
 import uuid
 import weakref
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
 # Frames waiting for Redis beyond this are dropped: pages resync anyway.
 MAX_OUTBOX = 10_000
+# Joins and leaves within this are shown together.
+PRESENCE_DELAY_S = 0.2
 
 
 class Viewer(Protocol):
+    viewer_name: str
+    viewer_language: str
+    # The names its page shows now.
+    presence_shown: list[str] | None
+
     async def thread_send(self, event: dict[str, Any]) -> None: ...
 
 
@@ -53,6 +71,7 @@ class _Relay:
         self.pending = asyncio.Event()
         loop = asyncio.get_running_loop()
         self.writer = loop.create_task(self._write(), name="hub-publish")
+        self.refresher = loop.create_task(self._refresh(), name="hub-presence")
         self.reader: asyncio.Task | None = None
 
     def publish(self, thread_id: str, event: dict[str, Any]) -> None:
@@ -112,13 +131,23 @@ class _Relay:
             if message is None or message.get("type") != "message":
                 continue
             event = json.loads(message["data"])
-            if event.pop("o", None) == self.hub.origin:
+            event["origin"] = event.pop("o", None)
+            if event["origin"] == self.hub.origin:
                 continue  # our own broadcast: delivered here already
             thread_id = message["channel"].decode().removeprefix("qtc.thread.")
-            await self.hub.deliver(thread_id, event)
+            if "names" in event:
+                self.hub.presence_heard(thread_id, event["origin"], event)
+            else:
+                await self.hub.deliver(thread_id, event)
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(settings.CHAT_PRESENCE_STALE_S / 3)
+            for thread_id in list(self.hub.viewers):
+                self.hub.presence_changed(thread_id, announce=True)
 
     async def close(self) -> None:
-        for task in (self.writer, self.reader):
+        for task in (self.writer, self.refresher, self.reader):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -132,6 +161,10 @@ class Hub:
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex
         self.viewers: dict[str, set[Viewer]] = {}
+        # thread id -> process -> (its viewers' names, when heard)
+        self.remote: dict[str, dict[str, tuple[list[str], float]]] = {}
+        # Threads whose presence is due to be shown: announce it too?
+        self.presence_due: dict[str, bool] = {}
         self.relay = _Relay(self, settings.REDIS_URL) if settings.REDIS_URL else None
 
     async def join(self, thread_id: str, viewer: Viewer) -> None:
@@ -142,14 +175,19 @@ class Hub:
             # Sent before the socket is accepted, so before its page can ask
             # for a snapshot: every later frame of the thread reaches it.
             await self.relay.subscribe(thread_id)
+            # And the processes already watching it say who is there.
+            self.relay.publish(thread_id, {"names": [viewer.viewer_name], "ask": True})
+        self.presence_changed(thread_id, announce=True)
 
     async def leave(self, thread_id: str, viewer: Viewer) -> None:
         viewers = self.viewers.get(thread_id)
         if viewers is None or viewer not in viewers:
             return
         viewers.discard(viewer)
+        self.presence_changed(thread_id, announce=True)
         if not viewers:
             del self.viewers[thread_id]
+            self.remote.pop(thread_id, None)
             if self.relay is not None:
                 await self.relay.unsubscribe(thread_id)
 
@@ -162,6 +200,62 @@ class Hub:
         await self.deliver(thread_id, event)
         if self.relay is not None:
             self.relay.publish(thread_id, event)
+
+    # --- presence ---------------------------------------------------------------
+
+    def presence_changed(self, thread_id: str, *, announce: bool) -> None:
+        """Show the thread's viewers soon (and tell the other processes)."""
+        if thread_id in self.presence_due:
+            self.presence_due[thread_id] |= announce
+            return
+        self.presence_due[thread_id] = announce
+        asyncio.get_running_loop().call_later(
+            PRESENCE_DELAY_S,
+            lambda: asyncio.ensure_future(self._presence_show(thread_id)),
+        )
+
+    def presence_heard(
+        self, thread_id: str, origin: str, event: dict[str, Any]
+    ) -> None:
+        if thread_id not in self.viewers:
+            return
+        self.remote.setdefault(thread_id, {})[origin] = (
+            [str(name) for name in event["names"]],
+            time.monotonic(),
+        )
+        self.presence_changed(thread_id, announce=bool(event.get("ask")))
+
+    def names(self, thread_id: str) -> list[str]:
+        """Who views the thread, on any process: one name per person."""
+        names = {viewer.viewer_name for viewer in self.viewers.get(thread_id, ())}
+        fresh = time.monotonic() - settings.CHAT_PRESENCE_STALE_S
+        for heard, at in self.remote.get(thread_id, {}).values():
+            if at >= fresh:
+                names.update(heard)
+        return sorted(names, key=str.casefold)
+
+    async def _presence_show(self, thread_id: str) -> None:
+        # Imported here: presence.py renders the list, and imports this module.
+        from conversations.presence import presence_html
+
+        announce = self.presence_due.pop(thread_id, False)
+        viewers = self.viewers.get(thread_id, set())
+        if announce and self.relay is not None:
+            local = sorted({viewer.viewer_name for viewer in viewers})
+            self.relay.publish(thread_id, {"names": local})
+        if not viewers:
+            return
+        names = self.names(thread_id)
+        by_language: dict[str, list[Viewer]] = {}
+        for viewer in viewers:
+            if viewer.presence_shown != names:
+                viewer.presence_shown = names
+                by_language.setdefault(viewer.viewer_language, []).append(viewer)
+        for language, group in by_language.items():
+            with translation.override(language):
+                event = {"text": presence_html(names, oob=True)}
+            for viewer in group:
+                await viewer.thread_send(event)
 
 
 # One hub per event loop: Redis connections are bound to the loop they were

@@ -2,8 +2,10 @@
 
 import asyncio
 import json
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from conversations.rendering import StreamingMarkdown
 
@@ -24,6 +26,9 @@ class LiveReply:
     task: asyncio.Task | None = None
     # The kept text of a cut reply being continued; new text is appended to it.
     prefix: str = ""
+    first_token_at: datetime | None = None
+    # When its text was last saved (conversations/checkpoints.py).
+    saved_at: float = field(default_factory=time.monotonic)
 
     def render(self) -> tuple[str, str]:
         """Advance the rendering to the current text; return (added stable, tail)."""

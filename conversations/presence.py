@@ -1,12 +1,8 @@
 """Who is viewing a thread now, and closing sockets whose access is gone.
 
-Presence lives in the sockets, not the database: a socket that opens announces
-itself to the thread's group (`presence.join`), every other socket answers the
-newcomer directly (`presence.here`), and a closing socket says goodbye
-(`presence.leave`). Each socket keeps its own list and renders it for its page.
-Everything travels through the channel layer, so it spans server processes.
-A process that dies without goodbyes leaves stale names until the page reloads;
-that is the price of keeping no shared state.
+Presence is kept by the process's hub (conversations/hub.py), which knows the
+sockets of each thread on this process and hears of the others': a socket
+joins it as it connects and leaves as it closes. Nothing is stored.
 """
 
 from typing import Any
@@ -14,6 +10,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.http import Http404
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access, generation
@@ -51,54 +48,23 @@ class CoViewing:
     snapshot_seq: dict[int, int]
 
     async def co_viewing_start(self) -> None:
+        """Before the socket is accepted: from then on it gets the thread's
+        broadcasts and counts as a viewer."""
         user = self.scope["user"]
         self.viewer_name = display_name(user)
-        self.viewers: dict[str, str] = {self.channel_name: self.viewer_name}
+        # Presence is rendered for each socket in its page's language.
+        self.viewer_language = translation.get_language()
+        self.presence_shown: list[str] | None = None
         self.user_group = user_group(user.pk)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
-        await self.channel_layer.group_send(
-            self.group,
-            {
-                "type": "presence.join",
-                "channel": self.channel_name,
-                "name": self.viewer_name,
-            },
-        )
+        await hub().join(str(self.thread.pk), self)
 
     async def co_viewing_stop(self) -> None:
         if not hasattr(self, "user_group"):
             return
+        await hub().leave(str(self.thread.pk), self)
         await self.channel_layer.group_discard(self.user_group, self.channel_name)
-        await self.channel_layer.group_send(
-            self.group, {"type": "presence.leave", "channel": self.channel_name}
-        )
         del self.user_group
-
-    async def presence_join(self, event: dict[str, Any]) -> None:
-        self.viewers[event["channel"]] = event["name"]
-        if event["channel"] != self.channel_name:
-            await self.channel_layer.send(
-                event["channel"],
-                {
-                    "type": "presence.here",
-                    "channel": self.channel_name,
-                    "name": self.viewer_name,
-                },
-            )
-        await self._presence_show()
-
-    async def presence_here(self, event: dict[str, Any]) -> None:
-        self.viewers[event["channel"]] = event["name"]
-        await self._presence_show()
-
-    async def presence_leave(self, event: dict[str, Any]) -> None:
-        if self.viewers.pop(event["channel"], None) is not None:
-            await self._presence_show()
-
-    async def _presence_show(self) -> None:
-        # One name per person, however many tabs they have open.
-        names = sorted(set(self.viewers.values()), key=str.casefold)
-        await self.send(text_data=presence_html(names, oob=True))
 
     async def access_check(self, event: dict[str, Any]) -> None:
         """Someone's access may have shrunk: ask again, close if it has."""
@@ -108,10 +74,9 @@ class CoViewing:
             )
         except Http404:
             # Nothing more of the thread reaches this socket from now on.
-            await hub().leave(str(self.thread.pk), self)
+            await self.co_viewing_stop()
             await self.send(text_data=access_notice_html(ACCESS_LOST))
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.co_viewing_stop()
             await self.close(code=CLOSE_ACCESS_LOST)
 
     # --- replies generated in another server process -------------------------

@@ -284,6 +284,26 @@ def _split_stable(text: str, env: EnvType) -> tuple[str, str]:
     return "", text
 
 
+# One line of prose: it starts with a letter (so it is a paragraph, not a list,
+# heading, quote or code) and holds nothing Markdown or HTML gives a meaning to
+# (no `*_[]<>&|~\\` or backtick) and nothing the sanitiser rewrites.
+_PLAIN_LINE_RE = re.compile(
+    r"[^\W\d_](?:[^\W_]|[ .,;:?!'\"()/%$@+=\-，。！？、；：（）「」《》“”‘’…—])*"  # noqa: RUF001
+)
+
+
+_CLOSED_PLAIN_PARAGRAPH_RE = re.compile(_PLAIN_LINE_RE.pattern + r" *\n(?:[ \t]*\n)+")
+
+
+def plain_paragraph_html(text: str) -> str:
+    """`render_markdown(text)` for one plain line of prose, without parsing it
+    (a streamed tail is re-rendered on every frame); "" for anything else."""
+    line = text.rstrip("\n").rstrip(" ")
+    if not _PLAIN_LINE_RE.fullmatch(line):
+        return ""
+    return f"<p>{line}</p>\n"
+
+
 def _normalise_newlines(text: str) -> str:
     # markdown-it counts lines after this same normalisation.
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -327,9 +347,24 @@ class StreamingMarkdown:
         if not text.startswith(self._text):
             self._reset()
         self._text = text
+        rest = text[len(self._stable_text) :]
+        if not self._whole_document:
+            # The common frames, without a parse: paragraphs of prose that a
+            # blank line closed are final (nothing after a blank line changes
+            # a paragraph), and a line of prose being written is the tail.
+            while paragraph := _CLOSED_PLAIN_PARAGRAPH_RE.match(rest):
+                self._stable_text += paragraph.group()
+                self._stable_html += self._render(paragraph.group())
+                rest = rest[paragraph.end() :]
+            if not rest or _PLAIN_LINE_RE.fullmatch(rest.rstrip("\n").rstrip(" ")):
+                return StreamFrame(
+                    self._stable_html != previous_html,
+                    self._stable_html,
+                    self._render(rest),
+                )
         env: EnvType = {}
         if not self._whole_document:
-            new_stable, tail = _split_stable(text[len(self._stable_text) :], env)
+            new_stable, tail = _split_stable(rest, env)
         if self._whole_document or env.get("references"):
             self._whole_document = True
             self._stable_text, self._stable_html = "", ""
@@ -344,7 +379,7 @@ class StreamingMarkdown:
         )
 
     def _render(self, text: str) -> str:
-        return render_markdown(text)
+        return plain_paragraph_html(text) or render_markdown(text)
 
 
 # --- stylesheet -----------------------------------------------------------------

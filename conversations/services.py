@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -279,12 +280,32 @@ def thread_switch_branch(*, thread: Thread, message: Message) -> Thread:
     return thread
 
 
-def reply_progress(
-    *, reply_id: int, text: str, first_token_at: datetime | None
-) -> None:
-    """Save a streaming reply's partial text (at most about once a second)."""
-    Message.objects.filter(pk=reply_id, status=Message.Status.STREAMING).update(
-        text=text, first_token_at=first_token_at, heartbeat_at=timezone.now()
+@dataclass(frozen=True, slots=True)
+class Progress:
+    reply_id: int
+    text: str
+    first_token_at: datetime | None
+
+
+def replies_save_progress(*, progress: list[Progress]) -> int:
+    """Save streaming replies' partial texts, all in one statement.
+
+    Replies that ended meanwhile are left alone: their final save is the truth.
+    """
+    if not progress:
+        return 0
+    return Message.objects.filter(
+        pk__in=[p.reply_id for p in progress], status=Message.Status.STREAMING
+    ).update(
+        text=Case(
+            *(When(pk=p.reply_id, then=Value(p.text)) for p in progress),
+            output_field=models.TextField(),
+        ),
+        first_token_at=Case(
+            *(When(pk=p.reply_id, then=Value(p.first_token_at)) for p in progress),
+            output_field=models.DateTimeField(),
+        ),
+        heartbeat_at=timezone.now(),
     )
 
 

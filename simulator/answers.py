@@ -266,6 +266,15 @@ def token_answer(count: int) -> list[str]:
     return [("" if i == 0 else " ") + _FILLER[i % len(_FILLER)] for i in range(count)]
 
 
+def prose_answer(first_word: str, count: int, *, paragraph: int = 25) -> str:
+    """`count` words of plain prose starting with `first_word`, in paragraphs."""
+    words = [first_word or _FILLER[0]]
+    words += [_FILLER[i % len(_FILLER)] for i in range(count - 1)]
+    return "\n\n".join(
+        " ".join(words[i : i + paragraph]) for i in range(0, len(words), paragraph)
+    )
+
+
 _UNIT = re.compile(
     r"\s*[\u3000-\u9fff\uff00-\uffef]|\s*[^\s\u3000-\u9fff\uff00-\uffef]+"
 )

@@ -7,6 +7,9 @@ Syntax (anywhere in the latest user message; removed before the "model" reads it
 - `[[pace:ttft=<seconds>,tps=<tokens per second>]]`: pacing for this reply.
 - `[[echo]]`: answer with the rest of the input verbatim.
 - `[[tokens:N]]`: answer with exactly N deterministic tokens (N deltas).
+- `[[prose:N]]`: answer with N words of plain prose in paragraphs of 25 words,
+  cut into deltas of 1-4 words; the first word is the message's own first word,
+  so a client running many replies at once can tell them apart (bench/).
 - `[[tool_rounds:N]]`: call the matching function tools in N successive rounds
   (each answered by the client's `function_call_output`) before answering.
 """
@@ -17,7 +20,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-DIRECTIVE_RE = re.compile(r"\[\[(fault|pace|echo|tokens|tool_rounds)(?::([^\]]*))?\]\]")
+DIRECTIVE_RE = re.compile(
+    r"\[\[(fault|pace|echo|tokens|prose|tool_rounds)(?::([^\]]*))?\]\]"
+)
 
 
 @dataclass
@@ -28,6 +33,7 @@ class Directives:
     pace: dict[str, float] = field(default_factory=dict)
     echo: bool = False
     tokens: int | None = None
+    prose: int | None = None
     tool_rounds: int = 1
 
 
@@ -64,6 +70,8 @@ def parse_directives(text: str) -> Directives:
             found.echo = True
         elif name == "tokens" and arg.strip().isdigit():
             found.tokens = int(arg.strip())
+        elif name == "prose" and arg.strip().isdigit():
+            found.prose = int(arg.strip())
         elif name == "tool_rounds" and arg.strip().isdigit():
             found.tool_rounds = max(1, int(arg.strip()))
     return found

@@ -425,6 +425,11 @@ def prepare_turn(state: SimulatorState, body: Any, headers: dict[str, str]) -> T
             answer_deltas = answers.split_deltas(user_text)
         elif directives.tokens is not None:
             answer_deltas = answers.token_answer(directives.tokens)
+        elif directives.prose is not None:
+            first = user_text.split()[0] if user_text.split() else ""
+            answer_deltas = answers.split_deltas(
+                answers.prose_answer(first, directives.prose)
+            )
         else:
             if outputs:
                 text = _answer_function_outputs(outputs, history + input_items)

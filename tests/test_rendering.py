@@ -3,10 +3,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conversations import rendering
 from conversations.rendering import (
     StreamingMarkdown,
+    plain_paragraph_html,
     pygments_css,
     render_markdown,
     split_stable,
@@ -428,8 +431,10 @@ def test_each_stable_block_is_rendered_once():
         stable_renders.extend(stable)
         assert text[:end].endswith(tail)
 
-    assert stable_renders == paragraphs[:29]
-    assert changes == 29
+    # A paragraph of prose is final once a blank line closes it: the last
+    # one too, though no block follows it yet.
+    assert stable_renders == paragraphs
+    assert changes == 30
 
 
 def test_the_stable_html_only_grows_while_the_text_grows():
@@ -494,3 +499,62 @@ def test_big_code_blocks_are_not_highlighted(monkeypatch):
     html = render_markdown("```python\nx = 1 + 2 + 3\n```")
 
     assert '<code class="highlight language-python">x = 1 + 2 + 3\n</code>' in html
+
+
+ALPHABET = (
+    "abcXYZé你好ß0189 \n\t\xa0\u200b"
+    + "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+    + "，。！？、；：（）「」《》“”‘’…—"  # noqa: RUF001
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_the_plain_prose_shortcut_renders_exactly_as_markdown(text):
+    # Streamed tails skip the parser when they are one line of prose; whatever
+    # the shortcut accepts must come out as the full renderer would make it.
+    shortcut = plain_paragraph_html(text)
+
+    assert shortcut in ("", render_markdown(text))
+
+
+def test_the_plain_prose_shortcut_takes_ordinary_sentences():
+    sentence = "The river's flow (in m3/s) rose 20% on Monday: see the report."
+
+    assert plain_paragraph_html(sentence) == f"<p>{sentence}</p>\n"
+    assert plain_paragraph_html("Some **bold** text") == ""
+    assert plain_paragraph_html("- a list item") == ""
+
+
+PROSE_AND_BLOCKS = [
+    "Plain prose, with commas: and 20% more.",
+    "Another line (of prose)",
+    "",
+    "",
+    "  ",
+    "- item",
+    "2. two",
+    "2",
+    "    code",
+    "===",
+    "> quote",
+    "[r]: https://r.example",
+    "see [link][r]",
+    "| a |",
+    "|---|",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(PROSE_AND_BLOCKS), min_size=1, max_size=12))
+def test_streaming_prose_between_other_blocks_matches_a_full_render(lines):
+    # Closed paragraphs of prose become final without a parse: whatever
+    # follows them, every frame must still equal a full render.
+    text = "\n".join(lines)
+    stream = StreamingMarkdown()
+
+    for end in range(1, len(text) + 1):
+        frame = stream.feed(text[:end])
+        assert frame.stable_html + frame.tail_html == render_markdown(text[:end]), text[
+            :end
+        ]

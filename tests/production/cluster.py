@@ -214,7 +214,11 @@ class Client:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.session = aiohttp.ClientSession(
-            base_url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+            base_url,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            # aiohttp's default of 100 connections would queue the 101st
+            # websocket of a benchmark until another one closed.
+            connector=aiohttp.TCPConnector(limit=0),
         )
 
     async def login(self, username: str) -> Client:

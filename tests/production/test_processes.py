@@ -6,6 +6,7 @@ mid-reply leaves that reply marked interrupted by another's sweep.
 """
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +32,8 @@ SECRET_KEY = "cluster-test-secret-key-0123456789-abcdefghijklmnop"
 # Short enough that a dead process's reply is swept within a test's patience,
 # long enough that a process busy starting up is not taken for dead.
 FAST_SWEEP = {
+    # Viewers of a process that died are forgotten after this (seconds).
+    "CHAT_PRESENCE_STALE_S": "6",
     "CHAT_SWEEP_INTERVAL_S": "0.5",
     "CHAT_STALE_AFTER_S": "5",
     "CHAT_SAVE_INTERVAL_MS": "100",
@@ -168,6 +171,49 @@ async def test_a_killed_process_leaves_its_reply_interrupted_not_spinning(
     assert state["error_category"] == "process_lost"
     assert state["text"], "the partial text is kept"
     assert state["text"].split()[0] in final
+
+
+def shared_thread(cluster: Cluster) -> str:
+    """A thread of alice's shared with a team bob is in."""
+    return cluster.shell(
+        "from django.contrib.auth import get_user_model; "
+        "from conversations import services, teams; "
+        "U = get_user_model(); a = U.objects.get(username='alice'); "
+        "team = teams.team_create(name='Hydrology', owner=a); "
+        "owner = team.memberships.get(user=a); "
+        "teams.member_add(team=team, actor=owner, username='bob', role='member'); "
+        "t = services.thread_create(owner=a); "
+        "teams.thread_share(thread=t, owner=a, team=team); print(t.pk)"
+    )
+
+
+def presence_names(text: str) -> list[str] | None:
+    if not text.startswith('<div id="presence"'):
+        return None
+    return re.findall(r'data-testid="presence-user">([^<]*)<', text)
+
+
+async def presence_becomes(socket: Socket, names: list[str], wait: float = 10) -> None:
+    await socket.until(lambda t: presence_names(t) == names, wait=wait)
+
+
+async def test_viewers_on_every_process_see_each_other_and_the_dead_go(cluster, alice):
+    a = cluster.processes[0]
+    doomed = cluster.start("presence-doomed")
+    thread = shared_thread(cluster)
+    bob = await Client(a.url).login("bob")
+    try:
+        alice_on_a = await alice.socket(thread, via=a.url)
+        await presence_becomes(alice_on_a, ["alice"])
+        bob_on_doomed = await bob.socket(thread, via=doomed.url)
+        # Bob is on another process: each page hears of the other through Redis.
+        await presence_becomes(alice_on_a, ["alice", "bob"])
+        await presence_becomes(bob_on_doomed, ["alice", "bob"])
+        doomed.kill()
+        # No goodbye from a killed process: its viewers expire.
+        await presence_becomes(alice_on_a, ["alice"], wait=30)
+    finally:
+        await bob.close()
 
 
 def test_no_process_logged_a_secret(cluster):

@@ -1,6 +1,6 @@
 """Pure parts: directives, delta splitting, deterministic answers."""
 
-from simulator.answers import compose, split_deltas, token_answer
+from simulator.answers import compose, prose_answer, split_deltas, token_answer
 from simulator.directives import parse_directives, strip_directives
 
 
@@ -49,3 +49,12 @@ def test_answers_are_deterministic_and_varied() -> None:
 
 def test_it_answers_with_exactly_n_tokens() -> None:
     assert len(token_answer(7)) == 7
+
+
+def test_it_answers_with_prose_of_n_words_led_by_the_message() -> None:
+    assert parse_directives("[[prose:60]] m7").prose == 60
+    text = prose_answer("m7", 60)
+
+    assert text.split()[0] == "m7"
+    assert len(text.split()) == 60
+    assert [len(p.split()) for p in text.split("\n\n")] == [25, 25, 10]
