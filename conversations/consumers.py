@@ -259,9 +259,8 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         if not generation.reply_stop(reply.pk):
             # Not generated in this process: the one generating it stops it,
             # reached through the reply's group (conversations/control.py:
-            # works with no socket open there) and the thread's group.
+            # works with no socket open there).
             await control.reply_stop_anywhere(reply.pk)
-            await self.ask_to_stop(reply.pk)
 
     async def _regenerate(self, content: dict[str, Any]) -> None:
         try:
@@ -352,9 +351,8 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
                 await self.send(text_data=live.snapshot())
             else:
                 # Being generated in another server process: ask over there
-                # (both paths answer with `snapshot.deliver`, deduplicated).
+                # (it answers with `snapshot.deliver`).
                 await control.reply_snapshot_request(reply.pk, self.channel_name)
-                await self.ask_for_snapshot(reply.pk)
 
     def _resync_state(self, after: object) -> tuple[str, list[Message]]:
         thread = access.thread_for_reader(self.scope["user"], self.thread.pk)

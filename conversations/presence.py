@@ -13,9 +13,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, generation
+from conversations import access
 from conversations.hub import hub
-from conversations.live import live_reply
 from conversations.notify import user_group
 from conversations.people import display_name
 
@@ -80,45 +79,13 @@ class CoViewing:
             await self.close(code=CLOSE_ACCESS_LOST)
 
     # --- replies generated in another server process -------------------------
-    # Only the process running a generation holds its rendered state and its
-    # task; the others reach it through the thread's group. Every socket in
-    # that process answers; the newcomer keeps the first snapshot of each
-    # sequence number and drops frames it already covers.
-
-    async def ask_for_snapshot(self, reply_id: int) -> None:
-        await self.channel_layer.group_send(
-            self.group,
-            {"type": "reply.snapshot", "reply": reply_id, "to": self.channel_name},
-        )
-
-    async def reply_snapshot(self, event: dict[str, Any]) -> None:
-        live = live_reply(event["reply"])
-        if live is not None and live.thread_id == str(self.thread.pk):
-            await self.channel_layer.send(
-                event["to"],
-                {
-                    "type": "snapshot.deliver",
-                    "reply": live.reply_id,
-                    "seq": live.seq,
-                    "text": live.snapshot(),
-                },
-            )
+    # Only the process running a generation holds its rendered state; a page
+    # on another process asks it for a snapshot through the reply's control
+    # group (conversations/control.py), which answers here.
 
     async def snapshot_deliver(self, event: dict[str, Any]) -> None:
-        # Several sockets of the generating process may answer: keep the
-        # newest, and let later frames it already covers be dropped.
+        # Keep the newest snapshot, and let later frames it covers be dropped.
         if event["seq"] <= self.snapshot_seq.get(event["reply"], 0):
             return
         self.snapshot_seq[event["reply"]] = event["seq"]
         await self.send(text_data=event["text"])
-
-    async def ask_to_stop(self, reply_id: int) -> None:
-        """Called only after this socket's user was authorised to stop it."""
-        await self.channel_layer.group_send(
-            self.group, {"type": "reply.stop", "reply": reply_id}
-        )
-
-    async def reply_stop(self, event: dict[str, Any]) -> None:
-        live = live_reply(event["reply"])
-        if live is not None and live.thread_id == str(self.thread.pk):
-            generation.reply_stop(live.reply_id)
