@@ -1,6 +1,8 @@
 """Concurrent streams: N simultaneous replies (40 deltas/s, 500 deltas each),
-p95 delay from the simulator sending a delta to a websocket client seeing it,
-replies lost or short, and the app processes' CPU.
+p95 delay from the simulator sending a delta to a websocket client seeing it
+(all deltas, and only those sent while every stream was streaming: no starts
+or ends then), replies lost or short, and the CPU of the app processes, the
+simulator and this client.
 
     .venv/bin/python bench/concurrency.py --streams 50,100,200,300 [--processes 2]
 
@@ -37,16 +39,18 @@ DELTAS = 500
 WORDS = 1250
 
 
-async def one_stream(client: Client, thread: str, via: str, marker: str, start: float):
+async def one_stream(
+    client: Client, thread: str, via: str, marker: str, start: float, words: int
+):
     socket = await client.socket(thread, via=via)
     await asyncio.sleep(max(0.0, start - time.monotonic()))
     await socket.send(
-        action="send", message=f"[[prose:{WORDS}]] {marker}", client_id=marker
+        action="send", message=f"[[prose:{words}]] {marker}", client_id=marker
     )
     seen: list[tuple[float, int]] = []
     counter, status = SeenWords(), "timeout"
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(30 + words / 40):
             while True:
                 text = await socket.receive(wait=60)
                 now = time.time()
@@ -63,7 +67,9 @@ async def one_stream(client: Client, thread: str, via: str, marker: str, start: 
     return marker, seen, status
 
 
-async def run_point(cluster, simulator, streams: int, ramp: float) -> dict:
+async def run_point(
+    cluster, simulator, streams: int, ramp: float, words: int = WORDS
+) -> dict:
     processes = cluster.processes
     threads = cluster.threads_create(streams)
     clients = [await Client(p.url).login("alice") for p in processes]
@@ -83,6 +89,7 @@ async def run_point(cluster, simulator, streams: int, ramp: float) -> dict:
                 processes[i % len(processes)].url,
                 f"s{i}x",
                 start + ramp * i / streams,
+                words,
             )
             for i, thread in enumerate(threads)
         )
@@ -100,6 +107,7 @@ async def run_point(cluster, simulator, streams: int, ramp: float) -> dict:
         marker_of(rows): rows for rows in by_response(simulator.timings()).values()
     }
     delays: list[float] = []
+    timed: list[tuple[float, float]] = []  # (simulator send time, delay)
     lost = 0
     spans: list[tuple[float, float, int]] = []
     for marker, seen, status in results:
@@ -110,13 +118,18 @@ async def run_point(cluster, simulator, streams: int, ramp: float) -> dict:
         got = seen[-1][1] if seen else 0
         if status != "completed" or not rows or got < expected:
             lost += 1
-        delays.extend(delta_delays(rows, seen))
+        got_delays = delta_delays(rows, seen)
+        delays.extend(got_delays)
+        sent_at = [r[3] for r in rows if r[2].split()]
+        timed.extend(zip(sent_at, got_delays, strict=False))
     return {
         "streams": streams,
         "deltas": len(delays),
         "median_ms": percentile(delays, 50),
         "p95_ms": percentile(delays, 95),
         "p99_ms": percentile(delays, 99),
+        # While every stream was streaming: no starts or ends in the window.
+        "steady_p95_ms": percentile(_while_all_streamed(spans, timed), 95),
         "lost": lost,
         # How many replies streamed at once at the peak, and how fast the
         # simulator really sent (both from its own send times).
@@ -131,6 +144,15 @@ async def run_point(cluster, simulator, streams: int, ramp: float) -> dict:
         "client_cpu_percent": round(100 * client_cpu / wall),
         "wall_s": round(wall, 1),
     }
+
+
+def _while_all_streamed(
+    spans: list[tuple[float, float, int]], timed: list[tuple[float, float]]
+) -> list[float]:
+    if not spans:
+        return []
+    first, last = max(a for a, _, _ in spans), min(b for _, b, _ in spans)
+    return [delay for at, delay in timed if first <= at <= last]
 
 
 def _own_cpu() -> float:
@@ -157,13 +179,19 @@ def main() -> None:
         default=1.0,
         help="seconds over which the streams start (12.5: one reply's length)",
     )
+    parser.add_argument(
+        "--words",
+        type=int,
+        default=WORDS,
+        help="words per reply (more: a longer steady state, e.g. for py-spy)",
+    )
     args = parser.parse_args()
     simulator = start_simulator(ttft=0.35, tps=40)
     cluster = None
     layer = "Redis" if args.processes > 1 else "in-memory layer"
     print(f"Concurrent streams: {args.processes} process(es), PostgreSQL + {layer}")
     print(
-        "streams  peak  up_tps  deltas  median_ms  p95_ms  p99_ms  lost"
+        "streams  peak  up_tps  deltas  median_ms  p95_ms  p99_ms  steady_p95  lost"
         "  app_cpu_%  sim_%  client_%  wall_s"
     )
     try:
@@ -171,13 +199,16 @@ def main() -> None:
         for index in range(args.processes):
             cluster.start(f"app{index}")
         for streams in [int(s) for s in args.streams.split(",")]:
-            point = asyncio.run(run_point(cluster, simulator, streams, args.ramp))
+            point = asyncio.run(
+                run_point(cluster, simulator, streams, args.ramp, args.words)
+            )
             p = point
             cpu = "+".join(map(str, p["cpu_percent"]))
             print(
                 f"{p['streams']:>7}  {p['peak']:>4}  {p['upstream_tps']:>6.1f}"
                 f"  {p['deltas']:>6}  {p['median_ms']:>9.1f}"
-                f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}  {p['lost']:>4}"
+                f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}"
+                f"  {p['steady_p95_ms']:>10.1f}  {p['lost']:>4}"
                 f"  {cpu:>9}  {p['simulator_cpu_percent']:>5}"
                 f"  {p['client_cpu_percent']:>8}  {p['wall_s']:>6}",
                 flush=True,

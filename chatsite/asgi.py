@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -41,3 +42,11 @@ router = ProtocolTypeRouter(
     }
 )
 application = StartMaintenance(router)
+
+# What is loaded by now lives as long as the process: the collector need not
+# scan it again. And a streaming process makes many short-lived objects:
+# collecting the young less often (they are mostly gone by then) makes full
+# collections rare. Before this, full collections paused every stream of the
+# process for 120-200 ms (bench/concurrency.py, README "Benchmarks").
+gc.freeze()
+gc.set_threshold(50_000, 50, 100)

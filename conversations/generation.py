@@ -320,6 +320,10 @@ async def _finish(
             and bool(plan.conversation)
         )
 
+        # Only the new part is rendered: stable + tail is the full rendering.
+        last = live.markdown.feed(live.text)
+        html = last.stable_html + last.tail_html
+
         def store() -> tuple[Message, str]:
             reply = services.reply_finish(
                 reply_id=live.reply_id,
@@ -332,6 +336,7 @@ async def _finish(
                 error_message=outcome.error_message,
                 moderated=outcome.moderated,
                 conversation_tip=tip,
+                html=html,
             )
             return reply, reply_final_html(reply)
 

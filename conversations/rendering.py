@@ -287,9 +287,10 @@ def _split_stable(text: str, env: EnvType) -> tuple[str, str]:
 # One line of prose: it starts with a letter (so it is a paragraph, not a list,
 # heading, quote or code) and holds nothing Markdown or HTML gives a meaning to
 # (no `*_[]<>&|~\\` or backtick) and nothing the sanitiser rewrites.
-_PLAIN_LINE_RE = re.compile(
-    r"[^\W\d_](?:[^\W_]|[ .,;:?!'\"()/%$@+=\-，。！？、；：（）「」《》“”‘’…—])*"  # noqa: RUF001
-)
+_PLAIN_CHARS = r"(?:[^\W_]|[ .,;:?!'\"()/%$@+=\-，。！？、；：（）「」《》“”‘’…—])*"  # noqa: RUF001
+_PLAIN_LINE_RE = re.compile(r"[^\W\d_]" + _PLAIN_CHARS)
+# What may follow a start already known to be a plain line.
+_PLAIN_MORE_RE = re.compile(_PLAIN_CHARS)
 
 
 _CLOSED_PLAIN_PARAGRAPH_RE = re.compile(_PLAIN_LINE_RE.pattern + r" *\n(?:[ \t]*\n)+")
@@ -336,18 +337,34 @@ class StreamingMarkdown:
         self._reset()
 
     def _reset(self) -> None:
+        self._raw = ""
         self._text = ""
         self._stable_text = ""
         self._stable_html = ""
         self._whole_document = False
+        # How much of the tail (the text after the stable part) is known to be
+        # one plain line of prose; 0 if unknown.
+        self._plain_tail = 0
 
-    def feed(self, text: str) -> StreamFrame:
-        text = _normalise_newlines(text)
+    def feed(self, raw: str) -> StreamFrame:
+        # A frame costs what was added, not the whole text: only the new part
+        # is normalised, and a plain line that grows is only checked where it
+        # grew (a reply's text is fed on every frame; bench/concurrency.py).
         previous_html = self._stable_html
-        if not text.startswith(self._text):
-            self._reset()
+        if self._raw and raw.startswith(self._raw) and not self._raw.endswith("\r"):
+            text = self._text + _normalise_newlines(raw[len(self._raw) :])
+        else:
+            text = _normalise_newlines(raw)
+            if not text.startswith(self._text):
+                self._reset()
+        self._raw = raw
         self._text = text
         rest = text[len(self._stable_text) :]
+        known = self._plain_tail
+        if known and len(rest) >= known and _PLAIN_MORE_RE.fullmatch(rest, known):
+            self._plain_tail = len(rest)
+            return StreamFrame(False, self._stable_html, f"<p>{rest.rstrip(' ')}</p>\n")
+        self._plain_tail = 0
         if not self._whole_document:
             # The common frames, without a parse: paragraphs of prose that a
             # blank line closed are final (nothing after a blank line changes
@@ -357,6 +374,8 @@ class StreamingMarkdown:
                 self._stable_html += self._render(paragraph.group())
                 rest = rest[paragraph.end() :]
             if not rest or _PLAIN_LINE_RE.fullmatch(rest.rstrip("\n").rstrip(" ")):
+                if "\n" not in rest:
+                    self._plain_tail = len(rest)
                 return StreamFrame(
                     self._stable_html != previous_html,
                     self._stable_html,

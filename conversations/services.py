@@ -334,11 +334,16 @@ def reply_finish(
     error_message: str = "",
     moderated: bool = False,
     conversation_tip: bool = False,
+    html: str | None = None,
 ) -> Message:
-    """Store the end of a reply: its text, status, usage and lineage."""
+    """Store the end of a reply: its text, status, usage and lineage.
+
+    `html`: the text's rendering, when the caller has it already (a streamed
+    reply's last frame is a full rendering; re-rendering a long answer here
+    would hold up every other stream of the process)."""
     reply = Message.objects.select_related("thread").get(pk=reply_id)
     reply.text = text
-    reply.html = render_markdown(text)
+    reply.html = render_markdown(text) if html is None else html
     reply.status = status
     reply.first_token_at = first_token_at
     reply.finished_at = timezone.now()

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from conversations import services
 from conversations.live import live_reply
 from conversations.models import Message
+from conversations.rendering import render_markdown
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -49,6 +50,23 @@ async def test_a_reply_streams_in_frames_and_ends_as_stored(connect, thread, ali
     responses = await database_sync_to_async(list)(reply.responses.all())
     assert responses[0].output_tokens > 0
     assert responses[0].response_id
+
+
+async def test_a_streamed_markdown_reply_is_stored_as_a_full_render(
+    connect, thread, alice
+):
+    # The stored HTML comes from the stream's own rendering, not a new one.
+    answer = (
+        "# Rivers\n\n- *Nile*\n- `Amazon`\n\n```python\nflow = 1\n```\n\n"
+        "[r]: https://r.example\n\nSee [the list][r].\r\nDone."
+    )
+    viewer = await connect(alice, thread)
+    await viewer.send(action="send", message=f"[[echo]]{answer}", client_id="c1")
+    await viewer.until_final()
+    _, reply = await messages_of(thread)
+    assert reply.text == answer
+    assert reply.html == render_markdown(answer)
+    assert '<a href="https://r.example"' in reply.html
 
 
 async def test_the_users_message_is_stored_even_when_the_upstream_fails(
