@@ -345,6 +345,8 @@ class StreamingMarkdown:
         # How much of the tail (the text after the stable part) is known to be
         # one plain line of prose; 0 if unknown.
         self._plain_tail = 0
+        # The text's length when its blocks were last split (0: never).
+        self._split_at = 0
 
     def feed(self, raw: str) -> StreamFrame:
         # A frame costs what was added, not the whole text: only the new part
@@ -383,7 +385,11 @@ class StreamingMarkdown:
                 )
         env: EnvType = {}
         if not self._whole_document:
-            new_stable, tail = _split_stable(rest, env)
+            if self._unchanged_blocks(text):
+                new_stable, tail = "", rest
+            else:
+                new_stable, tail = _split_stable(rest, env)
+                self._split_at = len(text)
         if self._whole_document or env.get("references"):
             self._whole_document = True
             self._stable_text, self._stable_html = "", ""
@@ -395,6 +401,20 @@ class StreamingMarkdown:
             self._stable_html != previous_html,
             self._stable_html,
             self._render(tail),
+        )
+
+    def _unchanged_blocks(self, text: str) -> bool:
+        """Whether the text can have no new stable block since the last split.
+
+        A split needs a complete line (a block's first) after a blank one, so
+        text added within the last line adds none: where complete lines' blocks
+        start depends only on them and the lines before. Unless the last line
+        may be a link reference definition, which changes the whole document.
+        """
+        return (
+            bool(self._split_at)
+            and "\n" not in text[self._split_at :]
+            and "[" not in text[text.rfind("\n") + 1 :]
         )
 
     def _render(self, text: str) -> str:

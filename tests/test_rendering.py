@@ -355,20 +355,32 @@ FRAGMENTS = [
     "[link][r]",
     "```python",
     "\tdef f():",
+    "<pre>",
+    "</pre>",
+    "> [q]: https://q.example",
+    "  - nested",
+    "text [a",
+    "b](https://l.example)",
 ]
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", range(40))
 def test_streaming_matches_a_full_render_on_generated_documents(seed):
     rng = random.Random(seed)
     text = "\n".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(5, 30)))
-    stream = StreamingMarkdown()
-
-    for end in range(1, len(text) + 1):
-        frame = stream.feed(text[:end])
-        assert frame.stable_html + frame.tail_html == render_markdown(text[:end]), text[
-            :end
-        ]
+    # Character by character, and in deltas of a few characters (frames skip
+    # the block split while the deltas stay within the last line).
+    for steps in ([1], [rng.randint(1, 6) for _ in range(50)]):
+        stream = StreamingMarkdown()
+        end = 0
+        for step in itertools.cycle(steps):
+            end = min(len(text), end + step)
+            frame = stream.feed(text[:end])
+            assert frame.stable_html + frame.tail_html == render_markdown(text[:end]), (
+                text[:end]
+            )
+            if end == len(text):
+                break
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
