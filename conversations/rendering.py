@@ -302,6 +302,11 @@ def plain_paragraph_html(text: str) -> str:
     line = text.rstrip("\n").rstrip(" ")
     if not _PLAIN_LINE_RE.fullmatch(line):
         return ""
+    return _paragraph(line)
+
+
+def _paragraph(line: str) -> str:
+    # What markdown-it makes of a line that plain_paragraph_html() accepts.
     return f"<p>{line}</p>\n"
 
 
@@ -365,7 +370,7 @@ class StreamingMarkdown:
         known = self._plain_tail
         if known and len(rest) >= known and _PLAIN_MORE_RE.fullmatch(rest, known):
             self._plain_tail = len(rest)
-            return StreamFrame(False, self._stable_html, f"<p>{rest.rstrip(' ')}</p>\n")
+            return StreamFrame(False, self._stable_html, _paragraph(rest.rstrip(" ")))
         self._plain_tail = 0
         if not self._whole_document:
             # The common frames, without a parse: paragraphs of prose that a
