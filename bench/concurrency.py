@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 
 from common import (
@@ -68,7 +69,12 @@ async def one_stream(
 
 
 async def run_point(
-    cluster, simulator, streams: int, ramp: float, words: int = WORDS
+    cluster,
+    simulator,
+    streams: int,
+    ramp: float,
+    words: int = WORDS,
+    profile: str | None = None,
 ) -> dict:
     processes = cluster.processes
     threads = cluster.threads_create(streams)
@@ -81,6 +87,18 @@ async def run_point(
     wall = time.monotonic()
     # Starts spread over `ramp` seconds, as people do not press Send together.
     start = time.monotonic() + 2
+    profilers = (
+        [
+            asyncio.create_task(
+                _profile_steady(
+                    p.process.pid, start + ramp, words, f"{profile}-{streams}-{n}"
+                )
+            )
+            for n, p in enumerate(processes)
+        ]
+        if profile
+        else []
+    )
     results = await asyncio.gather(
         *(
             one_stream(
@@ -95,6 +113,8 @@ async def run_point(
         )
     )
     wall = time.monotonic() - wall
+    for profiler in profilers:
+        await profiler
     cpu = [
         cpu_seconds(p.process.pid) - b
         for p, b in zip(processes, cpu_before, strict=True)
@@ -143,7 +163,22 @@ async def run_point(
         "simulator_cpu_percent": round(100 * simulator_cpu / wall),
         "client_cpu_percent": round(100 * client_cpu / wall),
         "wall_s": round(wall, 1),
+        "timed": sorted(timed),
     }
+
+
+async def _profile_steady(pid: int, after: float, words: int, path: str) -> None:
+    """py-spy over the middle of the steady state (every stream streaming)."""
+    length = words / 100  # ~2.5 words a delta, 40 deltas a second
+    await asyncio.sleep(max(0.0, after - time.monotonic()) + length / 4)
+    spy = await asyncio.create_subprocess_exec(
+        os.path.join(os.path.dirname(sys.executable), "py-spy"),
+        *("record", "-p", str(pid), "-d", str(max(1, round(length / 2)))),
+        *("-r", "200", "-f", "raw", "--nonblocking", "-o", f"{path}.txt"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await spy.wait()
 
 
 def _while_all_streamed(
@@ -185,6 +220,13 @@ def main() -> None:
         default=WORDS,
         help="words per reply (more: a longer steady state, e.g. for py-spy)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="py-spy each app process in the steady state (PREFIX-<streams>-<n>.txt,"
+        " raw: flamegraph.pl or speedscope) and write each delta's send time and"
+        " delay (PREFIX-<streams>-delays.json)",
+    )
     args = parser.parse_args()
     simulator = start_simulator(ttft=0.35, tps=40)
     cluster = None
@@ -200,9 +242,15 @@ def main() -> None:
             cluster.start(f"app{index}")
         for streams in [int(s) for s in args.streams.split(",")]:
             point = asyncio.run(
-                run_point(cluster, simulator, streams, args.ramp, args.words)
+                run_point(
+                    cluster, simulator, streams, args.ramp, args.words, args.profile
+                )
             )
             p = point
+            if args.profile:
+                # Each delta's send time and delay: pauses, against the profile.
+                with open(f"{args.profile}-{streams}-delays.json", "w") as out:
+                    json.dump(p["timed"], out)
             cpu = "+".join(map(str, p["cpu_percent"]))
             print(
                 f"{p['streams']:>7}  {p['peak']:>4}  {p['upstream_tps']:>6.1f}"

@@ -105,16 +105,21 @@ def streaming_reply(thread: Thread) -> Message | None:
     )
 
 
-def path_window(
-    path: list[Message], *, size: int, before: object = None, include: object = None
+def thread_path_window(
+    thread: Thread, *, size: int, before: object = None, include: object = None
 ) -> tuple[list[Message], bool]:
-    """The newest `size` messages of `path` (before the message `before`, when
-    given), reaching back far enough to show the message `include`; and whether
-    older messages remain.
+    """The newest `size` messages of the visible path (before the message
+    `before`, when given), reaching back far enough to show the message
+    `include`; and whether older messages remain (three queries).
 
-    An unknown `before` (the path changed since the page loaded) gives nothing.
+    The path is found from ids alone and only the window is loaded, with what
+    its template shows (authors, tool calls): a thread of 1,000 turns loaded
+    its 2,000 messages to show 40, then two more queries for each of those
+    (bench/long_thread.py). An unknown `before` (the path changed since the
+    page loaded) gives nothing.
     """
-    ids = [str(m.pk) for m in path]
+    path, children = _path_ids(thread.pk, thread.active_leaf_id)
+    ids = [str(pk) for pk, _ in path]
     end = len(path)
     if before is not None:
         if str(before) not in ids:
@@ -123,4 +128,42 @@ def path_window(
     start = max(0, end - size)
     if include is not None and str(include) in ids:
         start = min(start, ids.index(str(include)))
-    return path[start:end], start > 0
+    window = path[start:end]
+    rows = (
+        Message.objects.select_related("author")
+        .prefetch_related("tool_calls")
+        .in_bulk([pk for pk, _ in window])
+    )
+    messages = []
+    for pk, parent_id in window:
+        message = rows[pk]
+        message.branch = _branch(children[parent_id], pk)
+        messages.append(message)
+    return messages, start > 0
+
+
+def _path_ids(
+    thread_id: object, leaf_id: int | None
+) -> tuple[list[tuple[int, int | None]], dict[int | None, list[int]]]:
+    """The (id, parent id) pairs from the root to `leaf_id`, and every
+    message's children in order (one query)."""
+    if leaf_id is None:
+        return [], {}
+    rows = (
+        Message.objects.filter(thread_id=thread_id)
+        .order_by("created_at", "pk")
+        .values_list("pk", "parent_id")
+    )
+    parent_of: dict[int, int | None] = {}
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in rows:
+        parent_of[pk] = parent_id
+        children.setdefault(parent_id, []).append(pk)
+    path = []
+    node: int | None = leaf_id if leaf_id in parent_of else None
+    while node is not None:
+        parent = parent_of[node]
+        path.append((node, parent))
+        node = parent if parent in parent_of else None
+    path.reverse()
+    return path, children

@@ -7,12 +7,13 @@ model and dimension is skipped) and resumable (each chunk commits on its own),
 so `manage.py embed_messages` can be stopped and run again at any time.
 """
 
+import asyncio
 import logging
 import math
 import queue
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
@@ -27,6 +28,8 @@ from conversations.models import Message, MessageEmbedding
 logger = logging.getLogger(__name__)
 
 CHUNK = 10  # text-embedding-v4 takes at most 10 inputs per call
+# Replies whose messages the background worker embeds together at most.
+MAX_BATCHES = 50
 
 
 def pack(vector: list[float]) -> bytes:
@@ -64,12 +67,17 @@ def _stale_or_missing() -> QuerySet[Message]:
 
 
 def messages_embed(
-    *, message_ids: list[int] | None = None, limit: int | None = None
+    *,
+    message_ids: list[int] | None = None,
+    limit: int | None = None,
+    embed: Callable[[list[str]], list[list[float]]] | None = None,
 ) -> EmbedOutcome:
     """Embed messages that lack a current vector; raises `EmbeddingUnavailable`.
 
     What was stored before a failure stays stored: a rerun continues from there.
+    `embed` calls the upstream (default: on an event loop of its own).
     """
+    embed = embed or async_to_sync(gateway.embed_texts)
     pending = _stale_or_missing()
     if message_ids is not None:
         pending = pending.filter(pk__in=message_ids)
@@ -81,7 +89,7 @@ def messages_embed(
         chunk = list(
             Message.objects.filter(pk__in=ids[start : start + CHUNK]).order_by("pk")
         )
-        vectors = async_to_sync(gateway.embed_texts)([m.text[:8000] for m in chunk])
+        vectors = embed([m.text[:8000] for m in chunk])
         with transaction.atomic():
             for message, vector in zip(chunk, vectors, strict=True):
                 MessageEmbedding.objects.update_or_create(
@@ -97,7 +105,13 @@ def messages_embed(
 
 
 class _Worker:
-    """One daemon thread embedding what the app stored, in order, off the loop."""
+    """One daemon thread embedding what the app stored, in order, off the loop.
+
+    It keeps one event loop, and so one upstream client: a loop per call built
+    a client and its TLS context for every reply (~20 ms of CPU each, holding
+    the GIL while streams waited: bench/concurrency.py). What was queued
+    meanwhile goes in the same calls, ten texts each.
+    """
 
     def __init__(self) -> None:
         self.queue: queue.Queue[list[int]] = queue.Queue()
@@ -114,18 +128,29 @@ class _Worker:
         self.queue.put(ids)
 
     def _run(self) -> None:
-        while True:
-            ids = self.queue.get()
+        with asyncio.Runner() as runner:
+            while True:
+                self._embed_queued(lambda texts: runner.run(gateway.embed_texts(texts)))
+
+    def _embed_queued(self, embed: Callable[[list[str]], list[list[float]]]) -> None:
+        batches = [self.queue.get()]
+        while len(batches) < MAX_BATCHES:
             try:
-                close_old_connections()
-                messages_embed(message_ids=ids)
-            except gateway.EmbeddingUnavailable as exc:
-                # Text search keeps working; `embed_messages` catches up later.
-                logger.warning("Embedding unavailable: %s", exc.failure.message)
-            except Exception:
-                logger.exception("Embedding messages %s failed.", ids)
-            finally:
-                close_old_connections()
+                batches.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        ids = [pk for batch in batches for pk in batch]
+        try:
+            close_old_connections()
+            messages_embed(message_ids=ids, embed=embed)
+        except gateway.EmbeddingUnavailable as exc:
+            # Text search keeps working; `embed_messages` catches up later.
+            logger.warning("Embedding unavailable: %s", exc.failure.message)
+        except Exception:
+            logger.exception("Embedding messages %s failed.", ids)
+        finally:
+            close_old_connections()
+            for _ in batches:
                 self.queue.task_done()
 
 

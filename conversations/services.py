@@ -8,8 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, models, transaction
-from django.db.models import Case, Value, When
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -288,25 +287,36 @@ class Progress:
 
 
 def replies_save_progress(*, progress: list[Progress]) -> int:
-    """Save streaming replies' partial texts, all in one statement.
+    """Save streaming replies' partial texts, all in one transaction.
 
     Replies that ended meanwhile are left alone: their final save is the truth.
+    One statement run for each reply (psycopg pipelines them into one round
+    trip): the ORM's CASE over 150 replies cost ~100 ms of CPU per save, most
+    of it building expressions, and this costs ~8 ms (bench/concurrency.py).
     """
     if not progress:
         return 0
-    return Message.objects.filter(
-        pk__in=[p.reply_id for p in progress], status=Message.Status.STREAMING
-    ).update(
-        text=Case(
-            *(When(pk=p.reply_id, then=Value(p.text)) for p in progress),
-            output_field=models.TextField(),
-        ),
-        first_token_at=Case(
-            *(When(pk=p.reply_id, then=Value(p.first_token_at)) for p in progress),
-            output_field=models.DateTimeField(),
-        ),
-        heartbeat_at=timezone.now(),
-    )
+    connection = transaction.get_connection()
+    adapt = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(Message._meta.db_table)
+    now = adapt(timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET text = %s, heartbeat_at = %s,"
+            " first_token_at = %s"
+            " WHERE id = %s AND status = %s",
+            [
+                (
+                    p.text,
+                    now,
+                    adapt(p.first_token_at),
+                    p.reply_id,
+                    Message.Status.STREAMING,
+                )
+                for p in progress
+            ],
+        )
+        return cursor.rowcount
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,10 +55,8 @@ def archived(request: HttpRequest) -> HttpResponse:
 @login_required
 def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = access.thread_for_reader(request.user, thread_id)
-    path, has_older = selectors.path_window(
-        selectors.thread_path(thread),
-        size=settings.CHAT_PAGE_MESSAGES,
-        include=request.GET.get("msg"),
+    path, has_older = selectors.thread_path_window(
+        thread, size=settings.CHAT_PAGE_MESSAGES, include=request.GET.get("msg")
     )
     context = _page(
         request,
@@ -262,8 +260,8 @@ def thread_older(request: HttpRequest, thread_id: str) -> HttpResponse:
     """The messages before `before` on the visible path, as the page's
     history sentinel is scrolled into view (htmx swaps the sentinel)."""
     thread = access.thread_for_reader(request.user, thread_id)
-    path, has_older = selectors.path_window(
-        selectors.thread_path(thread),
+    path, has_older = selectors.thread_path_window(
+        thread,
         size=settings.CHAT_PAGE_MESSAGES,
         before=request.GET.get("before", ""),
     )

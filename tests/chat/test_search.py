@@ -174,3 +174,23 @@ def test_older_messages_of_someone_elses_thread_are_a_404(client, bob, long_thre
     client.force_login(bob)
     response = client.get(reverse("thread-older", args=[long_thread.pk]), {"before": 1})
     assert response.status_code == 404
+
+
+def test_a_page_of_a_branched_path_is_the_path_s_newest_messages(
+    alice, long_thread, django_assert_num_queries
+):
+    """The window loads only its own rows, yet shows what the whole path does:
+    the same messages in order, each with its place among its alternatives."""
+    edited = Message.objects.get(thread=long_thread, text="question 3")
+    services.message_edit(
+        thread=long_thread, message=edited, author=alice, text="question 3, again"
+    )
+    long_thread.refresh_from_db()
+    whole = selectors.thread_path(long_thread)
+
+    with django_assert_num_queries(3):
+        window, has_older = selectors.thread_path_window(long_thread, size=3)
+
+    assert has_older
+    assert [(m.pk, m.branch) for m in window] == [(m.pk, m.branch) for m in whole[-3:]]
+    assert window[1].text == "question 3, again" and window[1].branch.count == 2

@@ -1,11 +1,14 @@
 """Search by meaning: background embedding, the command, and outages."""
 
+import asyncio
+import threading
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from conversations import semantic, services
+from conversations import gateway, semantic, services
 from conversations.models import Message, MessageEmbedding
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("upstream")]
@@ -89,3 +92,37 @@ def test_background_embedding_runs_after_commit(
     assert list(MessageEmbedding.objects.values_list("message", flat=True)) == [
         messages[1].pk
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replies_ending_while_the_worker_is_busy_are_embedded_together(
+    thread, alice, settings, monkeypatch
+):
+    """One upstream call per ten texts queued meanwhile, all on one kept client
+    (a client per call cost every reply ~20 ms of CPU under the GIL)."""
+    settings.EMBEDDINGS_AUTO = True
+    first = [say(thread, alice, "The first question, embedded alone")]
+    later = [say(thread, alice, f"Question number {n} about cars") for n in range(6)]
+    real = gateway.embed_texts
+    started, release = threading.Event(), threading.Event()
+    calls: list[tuple[int, asyncio.AbstractEventLoop]] = []
+
+    async def embed_texts(texts):
+        calls.append((len(texts), asyncio.get_running_loop()))
+        if len(calls) == 1:
+            started.set()
+            release.wait(10)
+        return await real(texts)
+
+    monkeypatch.setattr(gateway, "embed_texts", embed_texts)
+    semantic.schedule_embedding([m.pk for m in first])
+    assert started.wait(10)
+    for pair in (later[0:2], later[2:4], later[4:6]):
+        semantic.schedule_embedding([m.pk for m in pair])
+    release.set()
+    semantic.wait_for_background_embedding()
+
+    assert [size for size, _ in calls] == [1, 6]
+    assert len({loop for _, loop in calls}) == 1
+    embedded = set(MessageEmbedding.objects.values_list("message", flat=True))
+    assert embedded == {m.pk for m in first + later}
