@@ -320,8 +320,9 @@ async def _finish(
             and bool(plan.conversation)
         )
 
-        # Only the new part is rendered: stable + tail is the full rendering.
-        last = live.markdown.feed(live.text)
+        # Only the new part is rendered; as final, stable + tail is the full
+        # rendering (a block left open gets its colours).
+        last = live.markdown.feed(live.text, final=True)
         html = last.stable_html + last.tail_html
 
         def store() -> tuple[Message, str]:

@@ -320,16 +320,34 @@ DOCUMENTS = {
 }
 
 
+def assert_streams_as_it_renders(text: str, ends) -> None:
+    """Every frame equals a full streaming render of the text so far, and the
+    final frame a full render of the whole (code highlighted)."""
+    stream = StreamingMarkdown()
+    for end in ends:
+        frame = stream.feed(text[:end])
+        assert frame.stable_html + frame.tail_html == render_markdown(
+            text[:end], streaming=True
+        ), text[:end]
+    last = stream.feed(text, final=True)
+    assert last.stable_html + last.tail_html == render_markdown(text)
+
+
+def frame_ends(length: int, steps: list[int]) -> list[int]:
+    """Where frames end when deltas come in `steps` characters, cycled."""
+    ends, end = [], 0
+    for step in itertools.cycle(steps):
+        end = min(length, end + step)
+        ends.append(end)
+        if end == length:
+            return ends
+    return ends
+
+
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_streaming_frames_always_match_a_full_render(name):
     text = DOCUMENTS[name]
-    stream = StreamingMarkdown()
-
-    for end in range(1, len(text) + 1):
-        frame = stream.feed(text[:end])
-        assert frame.stable_html + frame.tail_html == render_markdown(text[:end]), text[
-            :end
-        ]
+    assert_streams_as_it_renders(text, range(1, len(text) + 1))
 
 
 FRAGMENTS = [
@@ -371,16 +389,7 @@ def test_streaming_matches_a_full_render_on_generated_documents(seed):
     # Character by character, and in deltas of a few characters (frames skip
     # the block split while the deltas stay within the last line).
     for steps in ([1], [rng.randint(1, 6) for _ in range(50)]):
-        stream = StreamingMarkdown()
-        end = 0
-        for step in itertools.cycle(steps):
-            end = min(len(text), end + step)
-            frame = stream.feed(text[:end])
-            assert frame.stable_html + frame.tail_html == render_markdown(text[:end]), (
-                text[:end]
-            )
-            if end == len(text):
-                break
+        assert_streams_as_it_renders(text, frame_ends(len(text), steps))
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
@@ -422,9 +431,9 @@ class _CountingStream(StreamingMarkdown):
         super().__init__()
         self.rendered: list[str] = []
 
-    def _render(self, text):
+    def _render(self, text, *, streaming=False):
         self.rendered.append(text)
-        return super()._render(text)
+        return super()._render(text, streaming=streaming)
 
 
 def test_each_stable_block_is_rendered_once():
@@ -565,13 +574,7 @@ def test_streaming_prose_between_other_blocks_matches_a_full_render(lines):
     # Closed paragraphs of prose become final without a parse: whatever
     # follows them, every frame must still equal a full render.
     text = "\n".join(lines)
-    stream = StreamingMarkdown()
-
-    for end in range(1, len(text) + 1):
-        frame = stream.feed(text[:end])
-        assert frame.stable_html + frame.tail_html == render_markdown(text[:end]), text[
-            :end
-        ]
+    assert_streams_as_it_renders(text, range(1, len(text) + 1))
 
 
 PIECES = [*ALPHABET, "\r\n", "\r\n", "\r", "Some words", "- ", "1. ", "```"]
@@ -585,11 +588,53 @@ PIECES = [*ALPHABET, "\r\n", "\r\n", "\r", "Some words", "- ", "1. ", "```"]
 def test_streaming_in_uneven_deltas_matches_a_full_render(text, steps):
     # Each frame only looks at what the deltas added (newlines normalised,
     # a growing line of prose checked where it grew), "\r\n" split or not.
+    assert_streams_as_it_renders(text, frame_ends(len(text), steps))
+
+
+CLOSED_FENCES = [
+    "```python\nx = 1\n```",
+    "```python\nx = 1\n```\n",
+    "```python\n```",
+    "~~~python\nx = 1\n~~~~~",
+    "> ```python\n> x = 1\n> ```",
+    "- item\n\n  ```python\n  x = 1\n  ```",
+    "Text\n```python\nx = 1\n```\nmore text",
+]
+OPEN_FENCES = [
+    "```python",
+    "```python\n",
+    "```python\nx = 1",
+    "```python\nx = 1\n",
+    "````python\nx = 1\n```",
+    "~~~python\nx = 1\n```",
+    "```python\nx = 1\n``",
+    "> ```python\n> x = 1",
+]
+
+
+@pytest.mark.parametrize("text", CLOSED_FENCES)
+def test_a_closed_code_block_is_highlighted_while_streaming_too(text):
+    assert render_markdown(text, streaming=True) == render_markdown(text)
+    assert '<span class="' in render_markdown(text, streaming=True)
+
+
+@pytest.mark.parametrize("text", OPEN_FENCES)
+def test_a_code_block_still_being_written_streams_unhighlighted(text):
+    streamed = render_markdown(text, streaming=True)
+    # Same block, same Copy button and label; colours come when it closes.
+    assert '<div class="codeblock">' in streamed and ">python</span>" in streamed
+    assert '<span class="' not in streamed.split("<pre>", 1)[1]
+    if "x = 1" in text:
+        assert "x = 1" in streamed
+        assert '<span class="' in render_markdown(text)
+
+
+def test_the_final_frame_of_a_reply_cut_inside_a_code_block_is_highlighted():
+    text = "Here:\n\n```python\ndef f():\n    return 1"
     stream = StreamingMarkdown()
-    end = 0
-    for step in itertools.cycle(steps):
-        end = min(len(text), end + step)
+    for end in range(1, len(text) + 1):
         frame = stream.feed(text[:end])
-        assert frame.stable_html + frame.tail_html == render_markdown(text[:end])
-        if end == len(text):
-            break
+    assert '<span class="' not in frame.tail_html.split("<pre>", 1)[1]
+    last = stream.feed(text, final=True)
+    assert last.stable_html + last.tail_html == render_markdown(text)
+    assert '<span class="k">def</span>' in last.tail_html

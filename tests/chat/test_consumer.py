@@ -69,6 +69,19 @@ async def test_a_streamed_markdown_reply_is_stored_as_a_full_render(
     assert '<a href="https://r.example"' in reply.html
 
 
+async def test_a_reply_ending_inside_a_code_block_is_stored_highlighted(
+    connect, thread, alice
+):
+    # While a block is open its frames are unhighlighted; the stored end is not.
+    answer = "Here:\n\n```python\ndef flow():\n    return 1"
+    viewer = await connect(alice, thread)
+    await viewer.send(action="send", message=f"[[echo]]{answer}", client_id="c1")
+    await viewer.until_final()
+    _, reply = await messages_of(thread)
+    assert reply.html == render_markdown(answer)
+    assert '<span class="k">def</span>' in reply.html
+
+
 async def test_the_users_message_is_stored_even_when_the_upstream_fails(
     connect, thread, alice, upstream
 ):
