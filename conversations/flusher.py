@@ -7,6 +7,13 @@ edge), so a lone reply's deltas go out as they arrive. When a round takes
 longer than the interval, the next one starts right after it: a busy process
 sends fewer, larger frames rather than falling behind its upstreams, so the
 coalescing follows the load without a setting (bench/concurrency.py).
+
+A reply whose frames are expensive (a long list being written is rendered
+whole on every frame: 7-20 ms at 120 items, bench/markdown_frames.py) gets
+fewer of them: when its frames cost c seconds of CPU (smoothed), its next one
+waits c / FRAME_CPU_SHARE, so no reply spends more than that share of the process
+on its frames while the others' go out on time. Prose frames cost
+microseconds: they are never held back.
 """
 
 import asyncio
@@ -22,10 +29,18 @@ from conversations.resilience import broadcast_quietly
 
 logger = logging.getLogger(__name__)
 
+# The most of the process's CPU one reply's frames may take.
+FRAME_CPU_SHARE = 0.05
+# A frame's cost counts this much against its reply's recent ones: one slow
+# frame (a collection, a page fault) must not hold back a reply of prose.
+COST_SMOOTHING = 0.25
+
 
 class FrameFlusher:
     def __init__(self) -> None:
         self.dirty: dict[int, LiveReply] = {}
+        # The round's replies not yet sent.
+        self.batch: dict[int, LiveReply] = {}
         self.last_round = 0.0
         self.task: asyncio.Task | None = None
         # The reply whose frame is being sent, and when that is done.
@@ -43,6 +58,7 @@ class FrameFlusher:
         """No frame of `live` goes out once this returns: its final state,
         sent next, replaces whatever a pending frame would have shown."""
         self.dirty.pop(live.reply_id, None)
+        self.batch.pop(live.reply_id, None)
         if self.sending is not None and self.sending[0] is live:
             await self.sending[1].wait()
 
@@ -55,25 +71,41 @@ class FrameFlusher:
                 wait = self.last_round + interval - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                self.last_round = time.monotonic()
-                batch, self.dirty = self.dirty, {}
-                for live in batch.values():
+                self.last_round = now = time.monotonic()
+                self.batch, self.dirty = self.dirty, {}
+                sent = 0
+                while self.batch:
+                    live = self.batch.pop(next(iter(self.batch)))
+                    if live.next_frame_at > now:
+                        # Its text waits for a later round (newer by then).
+                        self.dirty.setdefault(live.reply_id, live)
+                        continue
+                    sent += 1
                     done = asyncio.Event()
                     self.sending = (live, done)
                     try:
-                        await _send(live)
+                        cost = await _send(live)
+                        live.frame_cost += COST_SMOOTHING * (cost - live.frame_cost)
+                        hold = live.frame_cost / FRAME_CPU_SHARE
+                        live.next_frame_at = time.monotonic() + hold
                     except Exception:
                         logger.exception("Reply %s: a frame failed.", live.reply_id)
                     finally:
                         self.sending = None
                         done.set()
+                if not sent:
+                    # Only replies held back: wait, rather than spin, for them.
+                    await asyncio.sleep(max(interval, 0.005))
         finally:
             self.task = None
 
 
-async def _send(live: LiveReply) -> None:
+async def _send(live: LiveReply) -> float:
+    """Send `live`'s frame; returns what rendering it cost (CPU seconds)."""
     before, before_html = live.stable_n, live.stable_html
+    started = time.thread_time()
     added, tail = live.render()
+    cost = time.thread_time() - started
     payload = {
         "t": "frame",
         "id": live.reply_id,
@@ -88,6 +120,7 @@ async def _send(live: LiveReply) -> None:
     await broadcast_quietly(
         live.thread_id, json.dumps(payload), reply_id=live.reply_id, seq=live.seq
     )
+    return cost
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FrameFlusher] = (

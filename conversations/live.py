@@ -29,6 +29,10 @@ class LiveReply:
     first_token_at: datetime | None = None
     # When its text was last saved (conversations/checkpoints.py).
     saved_at: float = field(default_factory=time.monotonic)
+    # What its frames cost lately (CPU seconds, smoothed), and no frame before
+    # next_frame_at (time.monotonic()): see conversations/flusher.py.
+    frame_cost: float = 0.0
+    next_frame_at: float = 0.0
 
     def render(self) -> tuple[str, str]:
         """Advance the rendering to the current text; return (added stable, tail)."""

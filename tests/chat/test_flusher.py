@@ -1,0 +1,76 @@
+"""Frames of every reply in a process, in rounds (conversations/flusher.py)."""
+
+import asyncio
+import json
+
+from conversations import flusher as flusher_module
+from conversations.flusher import FrameFlusher
+from conversations.live import LiveReply
+
+ITEMS = 600
+
+
+async def test_a_reply_with_expensive_frames_is_held_back_not_the_others(
+    monkeypatch, settings
+):
+    """A long list being written is rendered whole on every frame: that reply
+    gets fewer frames, a prose reply beside it gets one per round, and the
+    list's last frame still shows all of it."""
+    settings.CHAT_FRAME_INTERVAL_MS = 20
+    sent: dict[int, list[dict]] = {1: [], 2: []}
+    arrived = asyncio.Event()
+
+    async def record(thread_id, text, *, reply_id=None, seq=0):
+        sent[reply_id].append(json.loads(text))
+        arrived.set()
+        return True
+
+    monkeypatch.setattr(flusher_module, "broadcast_quietly", record)
+    frames = FrameFlusher()
+    prose = LiveReply(1, "thread-a", text="Words")
+    listing = LiveReply(2, "thread-b", text="Points:\n\n")
+    listing.text += "".join(f"- point {n}, with *emphasis*\n" for n in range(ITEMS))
+
+    for step in range(10):
+        prose.text += f" word{step}"
+        listing.text += f"- point {ITEMS + step}, with *emphasis*\n"
+        frames.poke(prose)
+        frames.poke(listing)
+        while len(sent[1]) <= step:
+            arrived.clear()
+            await arrived.wait()
+
+    assert len(sent[1]) == 10
+    assert 1 <= len(sent[2]) < len(sent[1])
+    while f"point {ITEMS + 9}," not in sent[2][-1]["tail"]:
+        arrived.clear()
+        await arrived.wait()
+    assert frames.dirty == {}
+
+
+async def test_a_discarded_reply_sends_no_frame_even_if_it_was_due_this_round(
+    monkeypatch, settings
+):
+    settings.CHAT_FRAME_INTERVAL_MS = 20
+    sent: list[int] = []
+    first_sending = asyncio.Event()
+    release = asyncio.Event()
+
+    async def record(thread_id, text, *, reply_id=None, seq=0):
+        sent.append(reply_id)
+        first_sending.set()
+        await release.wait()
+        return True
+
+    monkeypatch.setattr(flusher_module, "broadcast_quietly", record)
+    frames = FrameFlusher()
+    first, second = LiveReply(1, "t1", text="One"), LiveReply(2, "t2", text="Two")
+    frames.poke(first)
+    frames.poke(second)
+    await first_sending.wait()
+    # While the round sends the first, the second ends: its final state wins.
+    rounds = frames.task
+    await frames.discard(second)
+    release.set()
+    await rounds
+    assert sent == [1]
