@@ -73,14 +73,14 @@ class FrameFlusher:
                     await asyncio.sleep(wait)
                 self.last_round = now = time.monotonic()
                 self.batch, self.dirty = self.dirty, {}
-                sent = 0
+                sent = False
                 while self.batch:
                     live = self.batch.pop(next(iter(self.batch)))
                     if live.next_frame_at > now:
                         # Its text waits for a later round (newer by then).
                         self.dirty.setdefault(live.reply_id, live)
                         continue
-                    sent += 1
+                    sent = True
                     done = asyncio.Event()
                     self.sending = (live, done)
                     try:

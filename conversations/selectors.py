@@ -1,5 +1,6 @@
 """Reads: what the pages and the generation need, in few queries."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -46,17 +47,10 @@ def path_to(thread_id: object, leaf_id: int | None) -> list[Message]:
         return []
     messages = Message.objects.filter(thread_id=thread_id).order_by("created_at", "pk")
     by_id = {m.pk: m for m in messages}
-    children: dict[int | None, list[int]] = {}
-    for m in by_id.values():
-        children.setdefault(m.parent_id, []).append(m.pk)
-    path = []
-    node = by_id.get(leaf_id)
-    while node is not None:
-        node.branch = _branch(children[node.parent_id], node.pk)
-        path.append(node)
-        node = by_id.get(node.parent_id) if node.parent_id else None
-    path.reverse()
-    return path
+    path, children = _walk_to(((m.pk, m.parent_id) for m in by_id.values()), leaf_id)
+    for pk, parent_id in path:
+        by_id[pk].branch = _branch(children[parent_id], pk)
+    return [by_id[pk] for pk, _ in path]
 
 
 def thread_path(thread: Thread) -> list[Message]:
@@ -145,8 +139,7 @@ def thread_path_window(
 def _path_ids(
     thread_id: object, leaf_id: int | None
 ) -> tuple[list[tuple[int, int | None]], dict[int | None, list[int]]]:
-    """The (id, parent id) pairs from the root to `leaf_id`, and every
-    message's children in order (one query)."""
+    """`_walk_to` over the thread's (id, parent id) pairs alone (one query)."""
     if leaf_id is None:
         return [], {}
     rows = (
@@ -154,6 +147,14 @@ def _path_ids(
         .order_by("created_at", "pk")
         .values_list("pk", "parent_id")
     )
+    return _walk_to(rows, leaf_id)
+
+
+def _walk_to(
+    rows: Iterable[tuple[int, int | None]], leaf_id: int
+) -> tuple[list[tuple[int, int | None]], dict[int | None, list[int]]]:
+    """From (id, parent id) pairs in creation order: the pairs from the root
+    to `leaf_id`, and every message's children in order."""
     parent_of: dict[int, int | None] = {}
     children: dict[int | None, list[int]] = {}
     for pk, parent_id in rows:
