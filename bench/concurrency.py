@@ -45,6 +45,7 @@ async def one_stream(
 ):
     socket = await client.socket(thread, via=via)
     await asyncio.sleep(max(0.0, start - time.monotonic()))
+    sent_at = time.time()
     await socket.send(
         action="send", message=f"[[prose:{words}]] {marker}", client_id=marker
     )
@@ -65,7 +66,7 @@ async def one_stream(
     except TimeoutError:
         pass
     await socket.close()
-    return marker, seen, status
+    return marker, seen, status, sent_at
 
 
 async def run_point(
@@ -129,8 +130,12 @@ async def run_point(
     delays: list[float] = []
     timed: list[tuple[float, float]] = []  # (simulator send time, delay)
     lost = 0
+    frames = sum(len(seen) for _, seen, _, _ in results)
+    # Send to first delta at the simulator (its TTFT included): what starting
+    # a reply costs, and how long starts queue when many come at once.
+    first_token = [sends[m][0][3] - at for m, _, _, at in results if sends.get(m)]
     spans: list[tuple[float, float, int]] = []
-    for marker, seen, status in results:
+    for marker, seen, status, _ in results:
         rows = sends.get(marker, [])
         if len(rows) > 1:
             spans.append((rows[0][3], rows[-1][3], len(rows)))
@@ -145,12 +150,14 @@ async def run_point(
     return {
         "streams": streams,
         "deltas": len(delays),
+        "frames": frames,
         "median_ms": percentile(delays, 50),
         "p95_ms": percentile(delays, 95),
         "p99_ms": percentile(delays, 99),
         # While every stream was streaming: no starts or ends in the window.
         "steady_p95_ms": percentile(_while_all_streamed(spans, timed), 95),
         "lost": lost,
+        "ttft_p95_s": percentile(first_token, 95),
         # How many replies streamed at once at the peak, and how fast the
         # simulator really sent (both from its own send times).
         "peak": peak_overlap(spans),
@@ -233,8 +240,8 @@ def main() -> None:
     layer = "Redis" if args.processes > 1 else "in-memory layer"
     print(f"Concurrent streams: {args.processes} process(es), PostgreSQL + {layer}")
     print(
-        "streams  peak  up_tps  deltas  median_ms  p95_ms  p99_ms  steady_p95  lost"
-        "  app_cpu_%  sim_%  client_%  wall_s"
+        "streams  peak  up_tps  deltas  frames  median_ms  p95_ms  p99_ms"
+        "  steady_p95  lost  ttft_p95_s  app_cpu_%  sim_%  client_%  wall_s"
     )
     try:
         cluster = start_app(simulator, redis=args.processes > 1)
@@ -254,9 +261,10 @@ def main() -> None:
             cpu = "+".join(map(str, p["cpu_percent"]))
             print(
                 f"{p['streams']:>7}  {p['peak']:>4}  {p['upstream_tps']:>6.1f}"
-                f"  {p['deltas']:>6}  {p['median_ms']:>9.1f}"
+                f"  {p['deltas']:>6}  {p['frames']:>6}  {p['median_ms']:>9.1f}"
                 f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}"
                 f"  {p['steady_p95_ms']:>10.1f}  {p['lost']:>4}"
+                f"  {p['ttft_p95_s']:>10.2f}"
                 f"  {cpu:>9}  {p['simulator_cpu_percent']:>5}"
                 f"  {p['client_cpu_percent']:>8}  {p['wall_s']:>6}",
                 flush=True,

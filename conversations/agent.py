@@ -82,15 +82,17 @@ class ToolTracker:
     steps: int = 0
 
     @classmethod
-    async def create(cls, live: LiveReply, reply: Message) -> "ToolTracker":
-        def load() -> tuple[list[dict[str, Any]], AbstractBaseUser | None, int]:
-            servers = _mcp_servers_for(reply)
-            taken = ToolCall.objects.filter(reply_id=reply.pk).count()
-            author = reply.parent.author if reply.parent is not None else None
-            return request_tools(reply.settings_used, servers), author, taken
-
-        tools, user, taken = await database_sync_to_async(load)()
-        return cls(live=live, reply=reply, user=user, tools=tools, next_position=taken)
+    def load(cls, live: LiveReply, reply: Message) -> "ToolTracker":
+        """The tracker of `reply` (loaded with its parent's author), from the
+        database thread."""
+        servers = _mcp_servers_for(reply)
+        return cls(
+            live=live,
+            reply=reply,
+            user=reply.parent.author if reply.parent is not None else None,
+            tools=request_tools(reply.settings_used, servers),
+            next_position=ToolCall.objects.filter(reply_id=reply.pk).count(),
+        )
 
     def request_options(self, *, final: bool = False) -> dict[str, Any]:
         used = self.reply.settings_used

@@ -69,11 +69,13 @@ class Checkpoints:
 
 async def _save(replies: list[LiveReply]) -> None:
     progress = [
-        services.Progress(live.reply_id, live.text, live.first_token_at)
+        services.Progress(live.reply_id, live.text, live.first_token_at, _stored(live))
         for live in replies
     ]
+    saved = False
     try:
         await database_sync_to_async(services.replies_save_progress)(progress=progress)
+        saved = True
     except TRANSIENT as exc:
         logger.warning(
             "Partial texts of %d replies not saved (%s).", len(progress), exc
@@ -82,6 +84,19 @@ async def _save(replies: list[LiveReply]) -> None:
         logger.exception(
             "Could not save the partial text of %d replies.", len(progress)
         )
+    # After a failure what is stored is unknown (the commit may have landed):
+    # the next checkpoint stores the whole text.
+    for live, p in zip(replies, progress, strict=True):
+        live.saved_text = p.text if saved else None
+
+
+def _stored(live: LiveReply) -> int | None:
+    """How much of `live`'s text the last checkpoint stored, if the text only
+    grew since (a step's completed text may differ from its deltas)."""
+    saved = live.saved_text
+    if saved is not None and live.text.startswith(saved):
+        return len(saved)
+    return None
 
 
 _checkpoints: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Checkpoints] = (

@@ -7,14 +7,19 @@ from django.template.loader import render_to_string
 from conversations.live import live_reply
 from conversations.models import Message
 from conversations.rendering import StreamingMarkdown
-from conversations.selectors import branch_of
+from conversations.selectors import Branch, branch_of
 from conversations.services import reply_is_continuable
 from conversations.toolcards import tool_cards_for
 
+LONE = Branch(index=1, count=1, prev_id=None, next_id=None)
 
-def message_context(message: Message) -> dict:
-    # Paths from the selectors carry their branch; a lone message looks it up.
-    branch = getattr(message, "branch", None) or branch_of(message)
+
+def message_context(message: Message, *, new_reply: bool = False) -> dict:
+    # Paths from the selectors carry their branch; a lone message looks it
+    # up, but a reply just created is its message's only answer.
+    branch = getattr(message, "branch", None) or (
+        LONE if new_reply else branch_of(message)
+    )
     context: dict = {
         "m": message,
         "streaming": message.status == Message.Status.STREAMING,
@@ -24,8 +29,11 @@ def message_context(message: Message) -> dict:
     }
     if message.role == Message.Role.ASSISTANT:
         live_now = live_reply(message.pk)
-        context["tool_cards"] = tool_cards_for(
-            message, live_text=live_now.text if live_now else ""
+        # A reply not yet started has called no tools.
+        context["tool_cards"] = (
+            []
+            if new_reply
+            else tool_cards_for(message, live_text=live_now.text if live_now else "")
         )
     if context["streaming"]:
         live = live_reply(message.pk)
@@ -44,14 +52,24 @@ def message_context(message: Message) -> dict:
     return context
 
 
-def message_html(message: Message, *, oob: bool = False) -> str:
-    context = message_context(message)
+def message_html(
+    message: Message, *, oob: bool = False, new_reply: bool = False
+) -> str:
+    context = message_context(message, new_reply=new_reply)
     context["oob"] = oob
     return render_to_string("conversations/_message.html", context)
 
 
 def messages_append_html(messages: list[Message]) -> str:
     body = "".join(message_html(m) for m in messages)
+    return f'<div id="messages" hx-swap-oob="beforeend">{body}</div>'
+
+
+def turn_append_html(message: Message, reply: Message) -> str:
+    """A turn just stored, its reply not yet started: what the queries for
+    the reply's siblings and tool calls would find is known (every send
+    renders one, and they queue on the database thread)."""
+    body = message_html(message) + message_html(reply, new_reply=True)
     return f'<div id="messages" hx-swap-oob="beforeend">{body}</div>'
 
 

@@ -11,6 +11,7 @@ import contextvars
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -92,21 +93,39 @@ def _load_plan(
     reply_id: int, rebuild: bool, continuing: bool = False
 ) -> tuple[Message, ContextPlan]:
     reply = Message.objects.select_related("thread", "parent").get(pk=reply_id)
+    return reply, _plan(reply, rebuild, continuing)
+
+
+def _plan(reply: Message, rebuild: bool, continuing: bool) -> ContextPlan:
     if continuing:
-        return reply, plan_continuation(reply)
-    return reply, plan_context(reply, rebuild=rebuild)
+        return plan_continuation(reply)
+    return plan_context(reply, rebuild=rebuild)
 
 
-def _load_turn(
-    reply_id: int, continuing: bool = False
-) -> tuple[Message, ContextPlan, attachments.TurnAttachments]:
-    reply, plan = _load_plan(reply_id, False, continuing)
+class Turn(NamedTuple):
+    reply: Message
+    plan: ContextPlan
+    extras: attachments.TurnAttachments
+    tracker: agent.ToolTracker
+
+
+def _load_turn(live: LiveReply) -> str | Turn:
+    """What the reply is to be written from, or why it may not be: budgets
+    are checked before anything goes upstream (issue #7). One trip to the
+    database thread, which every starting reply queues for."""
+    continuing = bool(live.prefix)
+    reply = Message.objects.select_related("thread__owner", "parent__author").get(
+        pk=live.reply_id
+    )
+    if refusal := quotas.quota_refusal_for_reply(reply):
+        return refusal
+    plan = _plan(reply, False, continuing)
     extras = attachments.turn_attachments(reply)
     if continuing and extras.any and isinstance(plan.input, list):
         # The attachments' path is sent whole: it must end with the kept text
         # and the request to carry on, as the text-only continuation does.
         extras.history.extend(plan.input[-2:])
-    return reply, plan, extras
+    return Turn(reply, plan, extras, agent.ToolTracker.load(live, reply))
 
 
 async def _run(live: LiveReply) -> None:
@@ -116,23 +135,20 @@ async def _run(live: LiveReply) -> None:
     frames = flusher()
     try:
         await _listen_for_stop(live.reply_id)
-        # Budgets are checked before anything goes upstream (issue #7).
-        refusal = await database_sync_to_async(quotas.quota_refusal_for_reply)(
-            live.reply_id
+        turn = await adb_retry(
+            lambda: _load_turn(live),
+            what=f"loading reply {live.reply_id}",
+            delays=(0.1, 0.3, 0.6, 1, 2),
         )
-        if refusal:
+        if isinstance(turn, str):
             outcome.status = Status.FAILED
             outcome.error_category = quotas.QUOTA_CATEGORY
-            outcome.error_message = refusal
+            outcome.error_message = turn
         else:
-            reply, plan, extras = await adb_retry(
-                lambda: _load_turn(live.reply_id, bool(live.prefix)),
-                what=f"loading reply {live.reply_id}",
-                delays=(0.1, 0.3, 0.6, 1, 2),
-            )
+            reply, plan, extras, tracker = turn
             if live.prefix:
                 outcome.first_token_at = live.first_token_at = reply.first_token_at
-            plan = await _stream(live, reply, plan, extras, frames, outcome)
+            plan = await _stream(live, reply, plan, extras, tracker, frames, outcome)
     except asyncio.CancelledError:
         outcome.status = Status.STOPPED
         outcome.error_message = str(_("Stopped."))
@@ -152,6 +168,7 @@ async def _stream(
     reply: Message,
     plan: ContextPlan,
     extras: attachments.TurnAttachments,
+    tracker: agent.ToolTracker,
     frames: FrameFlusher,
     outcome: Outcome,
 ) -> ContextPlan:
@@ -175,7 +192,6 @@ async def _stream(
             plan.mode, plan.input, conversation=conversation_id, path_ids=plan.path_ids
         )
     saves = checkpoints()
-    tracker = await agent.ToolTracker.create(live, reply)
     outcome.tracker = tracker
     step_input = plan.input
     previous_response_id = plan.previous_response_id
@@ -310,7 +326,7 @@ async def _finish(
 ) -> None:
     try:
         checkpoints().forget(live)
-        await frames.discard(live)
+        html = await frames.finish(live)
         if outcome.tracker is not None:
             await outcome.tracker.close()
         mode = plan.mode if plan else ""
@@ -319,11 +335,6 @@ async def _finish(
             and plan is not None
             and bool(plan.conversation)
         )
-
-        # Only the new part is rendered; as final, stable + tail is the full
-        # rendering (a block left open gets its colours).
-        last = live.markdown.feed(live.text, final=True)
-        html = last.stable_html + last.tail_html
 
         def store() -> tuple[Message, str]:
             reply = services.reply_finish(

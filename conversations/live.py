@@ -29,14 +29,19 @@ class LiveReply:
     first_token_at: datetime | None = None
     # When its text was last saved (conversations/checkpoints.py).
     saved_at: float = field(default_factory=time.monotonic)
+    # The text it stored then (None: unknown); the next one appends to it.
+    saved_text: str | None = None
     # What its frames cost lately (CPU seconds, smoothed), and no frame before
     # next_frame_at (time.monotonic()): see conversations/flusher.py.
     frame_cost: float = 0.0
+    # The text its last frame showed.
+    framed_text: str = ""
     next_frame_at: float = 0.0
 
-    def render(self) -> tuple[str, str]:
+    def render(self, *, final: bool = False) -> tuple[str, str]:
         """Advance the rendering to the current text; return (added stable, tail)."""
-        frame = self.markdown.feed(self.text)
+        self.framed_text = self.text
+        frame = self.markdown.feed(self.text, final=final)
         previous = self.stable_html
         self.stable_html, self.tail_html = frame.stable_html, frame.tail_html
         self.seq += 1

@@ -80,11 +80,9 @@ def quota_refusal(*, user: AbstractBaseUser | None) -> str | None:
     return None
 
 
-def quota_refusal_for_reply(reply_id: int) -> str | None:
-    """The refusal for a reply about to be generated, charged as usage is."""
-    reply = Message.objects.select_related("parent__author", "thread__owner").get(
-        pk=reply_id
-    )
+def quota_refusal_for_reply(reply: Message) -> str | None:
+    """The refusal for a reply about to be generated, charged as usage is
+    (`reply` loaded with its parent's author and its thread's owner)."""
     parent = reply.parent
     user = parent.author if parent and parent.author else reply.thread.owner
     refusal = quota_refusal(user=user)

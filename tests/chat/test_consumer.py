@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 import time
 
 import pytest
@@ -80,6 +81,37 @@ async def test_a_reply_ending_inside_a_code_block_is_stored_highlighted(
     _, reply = await messages_of(thread)
     assert reply.html == render_markdown(answer)
     assert '<span class="k">def</span>' in reply.html
+
+
+async def test_a_replys_last_words_show_before_it_is_stored(
+    connect, thread, alice, settings, monkeypatch
+):
+    # Frames a second apart: every word after the first waits for a round
+    # that comes after the reply has ended. With replies ending together their
+    # stores queue on the database thread; the words must not wait for them.
+    settings.CHAT_FRAME_INTERVAL_MS = 1000
+    release = threading.Event()
+    original = services.reply_finish
+
+    def slow_finish(**kwargs):
+        release.wait(10)
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "reply_finish", slow_finish)
+    viewer = await connect(alice, thread)
+    await viewer.send(
+        action="send",
+        message="[[pace:ttft=0,tps=50]] [[echo]]Rivers end in the ocean.",
+        client_id="c1",
+    )
+    try:
+        last = await viewer.until(lambda t: t.startswith("{") and "ocean" in t)
+    finally:
+        release.set()
+    assert "Rivers end in the ocean." in json.loads(last)["tail"]
+    final = await viewer.until_final()
+    assert 'data-status="completed"' in final
+    assert not viewer.received[viewer.received.index(final) + 1 :]
 
 
 async def test_the_users_message_is_stored_even_when_the_upstream_fails(

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from unittest.mock import ANY
 
 from conversations import flusher as flusher_module
 from conversations.flusher import FrameFlusher
@@ -74,3 +75,34 @@ async def test_a_discarded_reply_sends_no_frame_even_if_it_was_due_this_round(
     release.set()
     await rounds
     assert sent == [1]
+
+
+async def test_a_finished_reply_sends_only_text_not_yet_shown(monkeypatch, settings):
+    settings.CHAT_FRAME_INTERVAL_MS = 20
+    sent: list[dict] = []
+
+    async def record(thread_id, text, *, reply_id=None, seq=0):
+        sent.append(json.loads(text))
+        return True
+
+    monkeypatch.setattr(flusher_module, "broadcast_quietly", record)
+    frames = FrameFlusher()
+    shown = LiveReply(1, "t1", text="Code:\n\n```python\nx = 1")
+    frames.poke(shown)
+    await frames.task
+    assert len(sent) == 1
+
+    html = await frames.finish(shown)
+
+    # Nothing new to show: no frame; the reply's final rendering has colours.
+    assert len(sent) == 1
+    assert '<span class="mi">1</span>' in html
+    unseen = LiveReply(2, "t2", text="The end")
+    frames.poke(unseen)
+    unseen.text += " of the river."
+    await frames.finish(unseen)
+    assert sent[1:] == [
+        {"t": "frame", "id": 2, "seq": 1, "at": 0, "add": "", "tail": ANY}
+    ]
+    assert "The end of the river." in sent[1]["tail"]
+    assert frames.dirty == {}

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from conversations import consumers, services, teams
 from conversations.presence import CLOSE_ACCESS_LOST
+from tests import turns
 from tests.teams.conftest import membership
 
 pytestmark = [
@@ -30,18 +31,7 @@ def roles_of(thread) -> list[tuple[str, str]]:
     ]
 
 
-@database_sync_to_async
-def finished_turn(thread, author):
-    sent = services.message_send(thread=thread, author=author, text="Hello there")
-    services.reply_finish(
-        reply_id=sent.reply.pk,
-        text="General Kenobi.",
-        status="completed",
-        first_token_at=None,
-        context_mode="new",
-        responses=[],
-    )
-    return sent
+finished_turn = database_sync_to_async(turns.finished_turn)
 
 
 async def closed_code(viewer) -> int:

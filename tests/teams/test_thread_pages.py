@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from conversations import services, share_links
 from conversations.models import ShareLink, Thread
+from tests import turns
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +30,7 @@ def as_user(alice, bob, carol, dave):
 @pytest.fixture
 def finished_turn(shared_thread, bob):
     """One finished turn by the teammate (no generation runs in these tests)."""
-    sent = services.message_send(thread=shared_thread, author=bob, text="Hello there")
-    services.reply_finish(
-        reply_id=sent.reply.pk,
-        text="General *Kenobi*.",
-        status="completed",
-        first_token_at=None,
-        context_mode="new",
-        responses=[],
-    )
-    return sent
+    return turns.finished_turn(shared_thread, bob, answer="General *Kenobi*.")
 
 
 # (url name, method, post data, the personas allowed; everyone else gets 404)
