@@ -1,7 +1,8 @@
 """Markdown frames: the CPU of one streamed frame (`StreamingMarkdown.feed`)
-while a reply writes prose, a list, and a long code block, fed in deltas of a
-word as the simulator sends them; and, in the same run, what a frame of the
-code block cost when the open block was highlighted on every frame.
+while a reply writes prose, a tight and a loose list, and a long code block,
+fed in deltas of a word as the simulator sends them; and, in the same run,
+what a frame of the code block cost when the open block was highlighted on
+every frame.
 
     .venv/bin/python bench/markdown_frames.py [--lines 120]
 
@@ -33,6 +34,8 @@ def documents(lines: int) -> dict[str, str]:
     return {
         "prose": f"Here is the answer.\n\n{prose}",
         "list": f"The points:\n\n{items}",
+        # Blank lines between items: a loose list is rendered whole per frame.
+        "loose list": f"The points:\n\n{items.replace(chr(10), chr(10) * 2)}",
         "code block": f"Here is the code:\n\n```python\ndef run():\n{code}",
     }
 

@@ -8,11 +8,12 @@ longer than the interval, the next one starts right after it: a busy process
 sends fewer, larger frames rather than falling behind its upstreams, so the
 coalescing follows the load without a setting (bench/concurrency.py).
 
-A reply whose frames are expensive (a long list being written is rendered
-whole on every frame: 7-20 ms at 120 items, bench/markdown_frames.py) gets
-fewer of them: when its frames cost c seconds of CPU (smoothed), its next one
-waits c / FRAME_CPU_SHARE, so no reply spends more than that share of the process
-on its frames while the others' go out on time. Prose frames cost
+A reply whose frames are expensive (a long loose list or a table being
+written is rendered whole on every frame: milliseconds at 120 lines,
+bench/markdown_frames.py) gets fewer of them: when its frames cost c seconds
+of CPU (smoothed), its next one waits c / FRAME_CPU_SHARE, so no reply spends
+more than that share of the process on its frames while the others' go out
+on time. Prose frames cost
 microseconds: they are never held back.
 """
 

@@ -222,19 +222,33 @@ _BLOCK_MD = _build_markdown().disable(["inline", "text_join"])
 def render_markdown(text: str, *, streaming: bool = False) -> str:
     """Render Markdown to sanitised HTML; safe to mark safe in a template.
 
-    `streaming`: the text is still growing, so a code block whose closing fence
-    has not come yet is shown unhighlighted. Pygments re-lexed the whole block
-    on every frame: 25-45 ms a frame for a 120-line block being written
-    (bench/markdown_frames.py), where the rest of a frame costs microseconds.
+    `streaming`: the text is still growing, so a code block that runs to its
+    end with no closing fence yet is shown unhighlighted. Pygments re-lexed
+    the whole block on every frame: 25-45 ms a frame for a 120-line block
+    being written (bench/markdown_frames.py), where the rest of a frame costs
+    microseconds.
     """
     if not streaming:
         return _sanitise(_MD.render(text))
     env: EnvType = {}
     tokens = _MD.parse(text, env)
+    # A block that reaches the last line may still grow; one that its list
+    # item or quote ended is as final as a closed one.
+    lines = _line_count(text)
     for token in tokens:
-        if token.type == "fence" and not _fence_closed(token):
+        if (
+            token.type == "fence"
+            and not _fence_closed(token)
+            and (token.map or (0, 0))[1] >= lines
+        ):
             token.meta["unclosed"] = True
     return _sanitise(_MD.renderer.render(tokens, _MD.options, env))
+
+
+def _line_count(text: str) -> int:
+    # As markdown-it counts them: a last line of only spaces ends no block.
+    text = _normalise_newlines(text)
+    return text.count("\n") + bool(text[text.rfind("\n") + 1 :].strip(" \t"))
 
 
 def _fence_closed(token: Token) -> bool:
@@ -382,6 +396,7 @@ class StreamingMarkdown:
         self._plain_tail = 0
         # The text's length when its blocks were last split (0: never).
         self._split_at = 0
+        self._lists = _TightListTail()
 
     def feed(self, raw: str, *, final: bool = False) -> StreamFrame:
         # A frame costs what was added, not the whole text: only the new part
@@ -420,7 +435,7 @@ class StreamingMarkdown:
                 )
         env: EnvType = {}
         if not self._whole_document:
-            if self._unchanged_blocks(text):
+            if self._unchanged_blocks(text) or _unsplittable(rest):
                 new_stable, tail = "", rest
             else:
                 new_stable, tail = _split_stable(rest, env)
@@ -438,7 +453,8 @@ class StreamingMarkdown:
         return StreamFrame(
             self._stable_html != previous_html,
             self._stable_html,
-            self._render(tail, streaming=not final),
+            (not final and self._lists.render(tail))
+            or self._render(tail, streaming=not final),
         )
 
     def _unchanged_blocks(self, text: str) -> bool:
@@ -457,6 +473,102 @@ class StreamingMarkdown:
 
     def _render(self, text: str, *, streaming: bool = False) -> str:
         return plain_paragraph_html(text) or render_markdown(text, streaming=streaming)
+
+
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+
+
+def _unsplittable(rest: str) -> bool:
+    """Whether `_split_stable(rest)` finds no stable part, without parsing:
+    a split is at a block after a blank line, and only a link reference
+    definition (``[x]: ...``) changes the rest of the document."""
+    return not _BLANK_LINE_RE.search(rest) and "]:" not in rest
+
+
+# A list item's first line: its marker, one space, and its first character.
+_ITEM_RE = re.compile(r"([-*+]|\d{1,9}[.)]) (?=\S)")
+_THEMATIC_BREAK_RE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+
+
+class _TightListTail:
+    """A tail that is one tight list, rendered item by item: the items before
+    the last are rendered once, not on every frame (a 120-item list cost
+    10 ms a frame rendered whole; bench/markdown_frames.py).
+
+    Only where the result is what a full render gives: every line of the
+    tail starts an item with the first item's marker, one space and text, or
+    continues the item above, indented by that item's marker and space. No
+    blank line (the list may turn loose, or end), no tab, no lazy line, no
+    reference definition (the caller renders such a document whole). An item
+    alone renders as it does in a tight list: its content is its own. Anything
+    else returns "", and the caller renders the tail whole.
+    """
+
+    def __init__(self) -> None:
+        self.marker = ""
+        self.done_text = ""  # the items rendered, a prefix of the tail
+        self.done_html = ""
+        self.open_tag = ""
+
+    def render(self, tail: str) -> str:
+        first = _ITEM_RE.match(tail)
+        if first is None or "\t" in tail or _BLANK_LINE_RE.search(tail):
+            return ""
+        marker = first.group(1)[-1] if first.group(1)[-1] in ".)" else first.group(1)
+        if marker != self.marker or not tail.startswith(self.done_text):
+            self.marker, self.done_text, self.done_html = marker, "", ""
+        items = _items(tail[len(self.done_text) :], marker)
+        if not items:
+            return ""
+        for item in items[:-1]:
+            # Closed by the next: a code block it left open is final.
+            html = self._item_html(item, streaming=False)
+            if not html:
+                return ""
+            self.done_text += item
+            self.done_html += html
+        last = self._item_html(items[-1], streaming=True)
+        if not last:
+            return ""
+        close = "</ul>\n" if self.open_tag == "<ul>\n" else "</ol>\n"
+        return self.open_tag + self.done_html + last + close
+
+    def _item_html(self, item: str, *, streaming: bool) -> str:
+        html = render_markdown(item, streaming=streaming)
+        open_tag, _, rest = html.partition("\n")
+        close = "</ul>\n" if open_tag == "<ul>" else "</ol>\n"
+        if not rest.endswith(close) or not open_tag.startswith(("<ul>", "<ol")):
+            return ""
+        if not self.done_text:
+            self.open_tag = open_tag + "\n"
+        return rest[: -len(close)]
+
+
+def _items(text: str, marker: str) -> list[str]:
+    """`text` cut into list items with `marker` ("-", "*", "+", "." or ")"),
+    each with its lines; [] where a line neither starts nor continues one.
+
+    A line still being written ("-", "- ", "1") may yet be anything: it goes
+    with the last item, which is rendered with it, as a full render would
+    read it after that item (the items before are closed by the last one)."""
+    items: list[str] = []
+    indent = 0
+    for line in text.splitlines(keepends=True):
+        start = _ITEM_RE.match(line)
+        if (
+            start is not None
+            and start.group(1).endswith(marker)
+            and not _THEMATIC_BREAK_RE.fullmatch(line.rstrip("\n"))
+        ):
+            items.append(line)
+            indent = start.end()
+        elif items and (
+            (line.startswith(" " * indent) and line.strip()) or not line.endswith("\n")
+        ):
+            items[-1] += line
+        else:
+            return []
+    return items
 
 
 # --- stylesheet -----------------------------------------------------------------

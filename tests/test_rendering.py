@@ -599,6 +599,9 @@ CLOSED_FENCES = [
     "> ```python\n> x = 1\n> ```",
     "- item\n\n  ```python\n  x = 1\n  ```",
     "Text\n```python\nx = 1\n```\nmore text",
+    # Ended by their list item or quote, not by a fence: as final.
+    "- a\n  ```python\n  x = 1\n- b",
+    "> ```python\n> x = 1\n\nAfter the quote.",
 ]
 OPEN_FENCES = [
     "```python",
@@ -608,6 +611,8 @@ OPEN_FENCES = [
     "````python\nx = 1\n```",
     "~~~python\nx = 1\n```",
     "```python\nx = 1\n``",
+    "```python\nx = 1\n    ",
+    "- a\n  ```python\n  x = 1",
     "> ```python\n> x = 1",
 ]
 
@@ -638,3 +643,102 @@ def test_the_final_frame_of_a_reply_cut_inside_a_code_block_is_highlighted():
     last = stream.feed(text, final=True)
     assert last.stable_html + last.tail_html == render_markdown(text)
     assert '<span class="k">def</span>' in last.tail_html
+
+
+# Lists whose items are rendered once each while the list is tight
+# (rendering._TightListTail), beside every way a list can stop being one.
+TIGHT_LISTS = {
+    "inline_markup": (
+        "Points:\n\n- one *em* and `code`\n- two [link](https://a.example)\n"
+        "- three **bold** <b>tag</b> &amp; more\n"
+    ),
+    "ordered_from_three": "3) three\n4) four\n10) ten\n    continued\n11) eleven",
+    "nested": "- a\n  - a1\n  - a2\n- b\n  1. b1\n  2. b2\n- c",
+    "code_in_items": (
+        "- run:\n  ```sh\n  ls -la\n  ```\n- then\n  ```python\n  x = 1\n"
+        "- after the open one\n  ```\n  more"
+    ),
+    "markers_change": "- a\n- b\n* c\n* d\n+ e\n1. f\n1) g",
+    "lazy_line": "- a\n- b\nlazy text\n- c",
+    "thematic_breaks": "- a\n- - -\n- b\n* * *\n- c\n***\n",
+    "reference_in_an_item": "- see [x]\n- [x]: https://x.example\n- b [x]",
+    "turns_loose": "- a\n- b\n\n- c\n- d\n\nAfter.",
+    "blocks_in_items": "- # h\n- > q\n  > more\n- <div>html</div>\n- | a |\n  |---|\n",
+    "table_after": "- a\n- b\n| x | y |\n|---|---|\n| 1 | 2 |",
+    "short_indents": "9. nine\n10. ten\n    deep\n   short\n11. eleven\n  two",
+    "empty_items": "- a\n-\n- b\n- \n- c\n-",
+    "wide_text": "- 你好，世界\n- emoji 🎉 and ünïcode\n- tab\there\n-\ttabbed",  # noqa: RUF001
+    "crlf": "- a\r\n- b\r\n  c\r\n- d\r\n",
+    "setext_and_indented": "- a\n---\n- b\n  ===\n- c\n      code",
+}
+
+
+@pytest.mark.parametrize("name", TIGHT_LISTS)
+def test_a_list_streams_as_it_renders(name):
+    text = TIGHT_LISTS[name]
+    assert_streams_as_it_renders(text, range(1, len(text) + 1))
+
+
+def test_a_long_tight_list_renders_each_finished_item_once(monkeypatch):
+    items = [f"- point {n}, with *emphasis*\n" for n in range(40)]
+    text = "Points:\n\n" + "".join(items)
+    rendered: list[str] = []
+    original = rendering.render_markdown
+
+    def counting(source, **kwargs):
+        rendered.append(source)
+        return original(source, **kwargs)
+
+    monkeypatch.setattr(rendering, "render_markdown", counting)
+    stream = StreamingMarkdown()
+    for end in frame_ends(len(text), [3, 5]):
+        stream.feed(text[:end])
+
+    # Each frame renders the item being written (and the start of the next);
+    # the others come from before.
+    assert rendered.count(items[0]) == 1
+    assert max(len(source) for source in rendered) < 3 * len(items[0])
+    monkeypatch.undo()
+    assert stream.feed(text, final=True).tail_html == render_markdown("".join(items))
+
+
+LIST_LINES = [
+    "- item *em*",
+    "- item `code`",
+    "* star",
+    "+ plus",
+    "1. one",
+    "2) two",
+    "10. ten",
+    "  continued",
+    "    deeper",
+    "   three",
+    "  - nested",
+    "  ```py",
+    "  x = 1",
+    "  ```",
+    "- - -",
+    "---",
+    "lazy",
+    "",
+    "-",
+    "- [x]: https://x.example",
+    "> quote",
+    "> ```py",
+    "```",
+    "- a\r",
+    "| a |",
+    "\tx",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(LIST_LINES), min_size=1, max_size=14),
+    st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=10),
+)
+def test_any_list_streams_as_it_renders(lines, steps):
+    # Items of a tight list are rendered once; a list that turns loose, ends,
+    # or is not one is rendered whole: either way each frame is a full render.
+    text = "\n".join(["- first", *lines])
+    assert_streams_as_it_renders(text, frame_ends(len(text), steps))

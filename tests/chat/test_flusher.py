@@ -14,7 +14,7 @@ ITEMS = 600
 async def test_a_reply_with_expensive_frames_is_held_back_not_the_others(
     monkeypatch, settings
 ):
-    """A long list being written is rendered whole on every frame: that reply
+    """A long loose list being written is rendered whole on every frame: that reply
     gets fewer frames, a prose reply beside it gets one per round, and the
     list's last frame still shows all of it."""
     settings.CHAT_FRAME_INTERVAL_MS = 20
@@ -30,11 +30,11 @@ async def test_a_reply_with_expensive_frames_is_held_back_not_the_others(
     frames = FrameFlusher()
     prose = LiveReply(1, "thread-a", text="Words")
     listing = LiveReply(2, "thread-b", text="Points:\n\n")
-    listing.text += "".join(f"- point {n}, with *emphasis*\n" for n in range(ITEMS))
+    listing.text += "".join(f"- point {n}, with *emphasis*\n\n" for n in range(ITEMS))
 
     for step in range(10):
         prose.text += f" word{step}"
-        listing.text += f"- point {ITEMS + step}, with *emphasis*\n"
+        listing.text += f"- point {ITEMS + step}, with *emphasis*\n\n"
         frames.poke(prose)
         frames.poke(listing)
         while len(sent[1]) <= step:
