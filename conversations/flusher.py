@@ -13,8 +13,7 @@ written is rendered whole on every frame: milliseconds at 120 lines,
 bench/markdown_frames.py) gets fewer of them: when its frames cost c seconds
 of CPU (smoothed), its next one waits c / FRAME_CPU_SHARE, so no reply spends
 more than that share of the process on its frames while the others' go out
-on time. Prose frames cost
-microseconds: they are never held back.
+on time. Prose frames cost microseconds: they are never held back.
 """
 
 import asyncio
@@ -117,8 +116,8 @@ class FrameFlusher:
 
 async def _send(live: LiveReply) -> float:
     """Send `live`'s frame; returns what rendering it cost (CPU seconds)."""
-    # Wall time of a section that never awaits: CPU time, bar preemption.
-    # (The thread's CPU clock is a system call: 10% of a busy process.)
+    # Wall time of a section that never awaits: CPU time, bar preemption, and
+    # a tenth of the cost of reading the thread's CPU clock (a system call).
     started = time.perf_counter()
     payload = _frame(live)
     cost = time.perf_counter() - started
