@@ -61,15 +61,17 @@ def message_html(
 
 
 def messages_append_html(messages: list[Message]) -> str:
-    body = "".join(message_html(m) for m in messages)
-    return f'<div id="messages" hx-swap-oob="beforeend">{body}</div>'
+    return _appended("".join(message_html(m) for m in messages))
 
 
 def turn_append_html(message: Message, reply: Message) -> str:
     """A turn just stored, its reply not yet started: what the queries for
     the reply's siblings and tool calls would find is known (every send
     renders one, and they queue on the database thread)."""
-    body = message_html(message) + message_html(reply, new_reply=True)
+    return _appended(message_html(message) + message_html(reply, new_reply=True))
+
+
+def _appended(body: str) -> str:
     return f'<div id="messages" hx-swap-oob="beforeend">{body}</div>'
 
 

@@ -34,9 +34,9 @@ class LiveReply:
     # What its frames cost lately (CPU seconds, smoothed), and no frame before
     # next_frame_at (time.monotonic()): see conversations/flusher.py.
     frame_cost: float = 0.0
+    next_frame_at: float = 0.0
     # The text its last frame showed.
     framed_text: str = ""
-    next_frame_at: float = 0.0
 
     def render(self, *, final: bool = False) -> tuple[str, str]:
         """Advance the rendering to the current text; return (added stable, tail)."""

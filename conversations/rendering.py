@@ -514,7 +514,8 @@ class _TightListTail:
         first = _ITEM_RE.match(tail)
         if first is None or "\t" in tail or _BLANK_LINE_RE.search(tail):
             return ""
-        marker = first.group(1)[-1] if first.group(1)[-1] in ".)" else first.group(1)
+        # "-", "*", "+", or an ordered list's "." or ")".
+        marker = first.group(1)[-1]
         if marker != self.marker or not tail.startswith(self.done_text):
             self.marker, self.done_text, self.done_html = marker, "", ""
         items = _items(tail[len(self.done_text) :], marker)
@@ -530,18 +531,23 @@ class _TightListTail:
         last = self._item_html(items[-1], streaming=True)
         if not last:
             return ""
-        close = "</ul>\n" if self.open_tag == "<ul>\n" else "</ol>\n"
-        return self.open_tag + self.done_html + last + close
+        return self.open_tag + self.done_html + last + _close_tag(self.open_tag)
 
     def _item_html(self, item: str, *, streaming: bool) -> str:
+        """The item's `<li>`, from a render of it alone; "" if that is not
+        one list (the item's last line started another block)."""
         html = render_markdown(item, streaming=streaming)
         open_tag, _, rest = html.partition("\n")
-        close = "</ul>\n" if open_tag == "<ul>" else "</ol>\n"
-        if not rest.endswith(close) or not open_tag.startswith(("<ul>", "<ol")):
+        close = _close_tag(open_tag)
+        if not open_tag.startswith(("<ul>", "<ol")) or not rest.endswith(close):
             return ""
         if not self.done_text:
             self.open_tag = open_tag + "\n"
         return rest[: -len(close)]
+
+
+def _close_tag(open_tag: str) -> str:
+    return "</ul>\n" if open_tag.startswith("<ul") else "</ol>\n"
 
 
 def _items(text: str, marker: str) -> list[str]:

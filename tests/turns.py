@@ -7,6 +7,12 @@ def finished_turn(
     thread, author, *, text: str = "Hello there", answer: str = "General Kenobi."
 ) -> services.Sent:
     sent = services.message_send(thread=thread, author=author, text=text)
+    finish(sent, answer)
+    return sent
+
+
+def finish(sent: services.Sent, answer: str) -> None:
+    """End the turn's reply as completed with `answer`."""
     services.reply_finish(
         reply_id=sent.reply.pk,
         text=answer,
@@ -15,4 +21,3 @@ def finished_turn(
         context_mode="new",
         responses=[],
     )
-    return sent

@@ -9,19 +9,9 @@ from django.utils import timezone
 
 from conversations import services, share_links
 from conversations.models import ShareLink
+from tests.turns import finish
 
 pytestmark = pytest.mark.django_db
-
-
-def finish(sent, text: str) -> None:
-    services.reply_finish(
-        reply_id=sent.reply.pk,
-        text=text,
-        status="completed",
-        first_token_at=None,
-        context_mode="new",
-        responses=[],
-    )
 
 
 @pytest.fixture
