@@ -48,4 +48,4 @@ EXPOSE 8000
 # answers plain HTTP on the container's own address, whatever ALLOWED_HOSTS says.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chatsite.asgi:application"]
+CMD ["python", "-m", "chatsite.serve", "-b", "0.0.0.0", "-p", "8000", "chatsite.asgi:application"]

@@ -30,7 +30,7 @@ makemessages: $(VENV)/.installed
 run: setup
 	$(PY) manage.py migrate --noinput
 	@echo "Open http://127.0.0.1:$(PORT)/ (create a user: $(PY) manage.py createsuperuser, or sign up)"
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) chatsite.asgi:application
+	$(PY) -m chatsite.serve -b 127.0.0.1 -p $(PORT) chatsite.asgi:application
 
 simulator: setup
 	$(PY) manage.py simulator --port 8765

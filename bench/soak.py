@@ -169,7 +169,7 @@ def start_daphne(
     port = free_port()
     log = (workdir / f"daphne-{n}.log").open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p",
+        [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p",
          str(port), "chatsite.asgi:application"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -65,6 +65,11 @@ async def health() -> tuple[bool, dict[str, str]]:
     return all(v == "ok" for v in results.values()), results
 
 
+def _loop() -> str:
+    """Which event loop serves: "uvloop" as deployed (chatsite/serve.py)."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
+
+
 class HealthCheckMiddleware:
     sync_capable = False
     async_capable = True
@@ -81,7 +86,7 @@ class HealthCheckMiddleware:
         if request.method not in ("GET", "HEAD"):
             return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
         ok, results = await health()
-        body = {"status": "ok" if ok else "failing", **results}
+        body = {"status": "ok" if ok else "failing", **results, "event_loop": _loop()}
         return HttpResponse(
             json.dumps(body),
             status=200 if ok else 503,

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -68,6 +68,24 @@ def _mcp_servers_for(reply: Message) -> list[McpServer]:
     return list(McpServer.objects.filter(label__in=labels, enabled=True))
 
 
+class ToolSetup(NamedTuple):
+    """What a reply's tracker starts from."""
+
+    user: AbstractBaseUser | None
+    tools: list[dict[str, Any]]
+    next_position: int
+
+
+def tool_setup(reply: Message, *, new: bool = False) -> ToolSetup:
+    """From the database thread: `reply` comes with its parent's author; a
+    `new` one has no tool calls yet."""
+    return ToolSetup(
+        user=reply.parent.author if reply.parent is not None else None,
+        tools=request_tools(reply.settings_used, _mcp_servers_for(reply)),
+        next_position=0 if new else ToolCall.objects.filter(reply_id=reply.pk).count(),
+    )
+
+
 @dataclass
 class ToolTracker:
     live: LiveReply
@@ -82,16 +100,13 @@ class ToolTracker:
     steps: int = 0
 
     @classmethod
-    def load(cls, live: LiveReply, reply: Message) -> "ToolTracker":
-        """The tracker of `reply` (loaded with its parent's author), from the
-        database thread."""
-        servers = _mcp_servers_for(reply)
+    def of(cls, live: LiveReply, reply: Message, setup: "ToolSetup") -> "ToolTracker":
         return cls(
             live=live,
             reply=reply,
-            user=reply.parent.author if reply.parent is not None else None,
-            tools=request_tools(reply.settings_used, servers),
-            next_position=ToolCall.objects.filter(reply_id=reply.pk).count(),
+            user=setup.user,
+            tools=setup.tools,
+            next_position=setup.next_position,
         )
 
     def request_options(self, *, final: bool = False) -> dict[str, Any]:
@@ -234,6 +249,9 @@ class ToolTracker:
 
     async def close(self) -> None:
         live_reasoning.pop(self.live.reply_id, None)
-        await database_sync_to_async(services.tool_calls_interrupt)(
-            reply_id=self.live.reply_id
-        )
+        # No position given out: the reply has no tool calls to close (most
+        # replies, whose ends would each queue a trip to the database thread).
+        if self.next_position:
+            await database_sync_to_async(services.tool_calls_interrupt)(
+                reply_id=self.live.reply_id
+            )

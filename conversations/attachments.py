@@ -210,7 +210,10 @@ def turn_attachments(reply: Message) -> TurnAttachments:
     user_message = reply.parent
     assert user_message is not None
     images = []
-    for attachment in user_message.attachments.filter(kind=Attachment.Kind.IMAGE):
+    # .all(): a send has them prefetched already, for its markup.
+    for attachment in user_message.attachments.all():
+        if attachment.kind != Attachment.Kind.IMAGE:
+            continue
         with attachment.file.open("rb") as handle:
             data = base64.b64encode(handle.read()).decode()
         images.append(f"data:{attachment.content_type};base64,{data}")

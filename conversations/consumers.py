@@ -8,6 +8,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -201,7 +202,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             return
         attachment_ids = _attachment_ids(content.get("attachments"))
         try:
-            sent, html = await database_sync_to_async(self._store_and_render)(
+            sent, html, turn = await database_sync_to_async(self._store_and_render)(
                 text, client_id, attachment_ids
             )
         except Http404:
@@ -217,14 +218,15 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         if html:
             await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
-        generation.reply_start(sent.reply.pk, self.thread.pk)
+        generation.reply_start(sent.reply.pk, self.thread.pk, turn=turn)
 
     def _store_and_render(
         self, text: str, client_id: str, attachment_ids: list[int] | None
-    ) -> tuple[services.Sent, str]:
-        """The send and the new turn's markup, in one trip to the database
-        thread: with hundreds of people sending at once, every trip waits
-        behind theirs (bench/concurrency.py)."""
+    ) -> tuple[services.Sent, str, generation.Turn | str | None]:
+        """The send, the new turn's markup and what its reply is to be
+        written from, in one trip to the database thread: with hundreds of
+        people sending at once, every trip waits behind theirs
+        (bench/concurrency.py)."""
         # Retried through a short database outage. Storing and rendering are
         # separate steps: a store that committed is never redone (it would
         # come back as a replay and the reply would never start).
@@ -233,27 +235,42 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             what="storing a message",
         )
         if not sent.created:
-            return sent, ""
+            return sent, "", None
+
+        def render() -> str:
+            # Its markup and its reply's turn both read them: one query.
+            prefetch_related_objects([sent.user_message], "attachments")
+            return turn_append_html(sent.user_message, sent.reply)
+
         try:
-            html = with_db_retry(
-                lambda: turn_append_html(sent.user_message, sent.reply),
-                what="rendering a message",
-            )
+            html = with_db_retry(render, what="rendering a message")
         except TRANSIENT:
             html = ""  # pages catch up by sync; the reply must start regardless
-        return sent, html
+        try:
+            turn = generation.turn_load(sent.reply, new=True)
+        except Exception:
+            # The reply loads it again itself: retried through an outage, and
+            # ended as failed (not left spinning) if it cannot be.
+            turn = None
+        return sent, html, turn
 
     def _store_send(
         self, text: str, client_id: str, attachment_ids: list[int] | None = None
     ) -> services.Sent:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)
+
+        def send() -> services.Sent:
+            return services.message_send(
+                thread=thread, author=self.scope["user"], text=text, client_id=client_id
+            )
+
+        if not attachment_ids:
+            return send()  # its own transaction (a savepoint here costs two trips)
         # One transaction: a retry after an outage redoes the send and its
         # attachments together, never a stored send without its attachments.
         with transaction.atomic():
-            sent = services.message_send(
-                thread=thread, author=self.scope["user"], text=text, client_id=client_id
-            )
-            if sent.created and attachment_ids:
+            sent = send()
+            if sent.created:
                 # Before the reply starts: its turn is decided by what is attached.
                 attachments.attachments_claim(
                     thread=thread,

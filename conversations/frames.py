@@ -14,7 +14,9 @@ from conversations.toolcards import tool_cards_for
 LONE = Branch(index=1, count=1, prev_id=None, next_id=None)
 
 
-def message_context(message: Message, *, new_reply: bool = False) -> dict:
+def message_context(
+    message: Message, *, new_reply: bool = False, no_tool_calls: bool = False
+) -> dict:
     # Paths from the selectors carry their branch; a lone message looks it
     # up, but a reply just created is its message's only answer.
     branch = getattr(message, "branch", None) or (
@@ -32,7 +34,7 @@ def message_context(message: Message, *, new_reply: bool = False) -> dict:
         # A reply not yet started has called no tools.
         context["tool_cards"] = (
             []
-            if new_reply
+            if new_reply or no_tool_calls
             else tool_cards_for(message, live_text=live_now.text if live_now else "")
         )
     if context["streaming"]:
@@ -53,9 +55,13 @@ def message_context(message: Message, *, new_reply: bool = False) -> dict:
 
 
 def message_html(
-    message: Message, *, oob: bool = False, new_reply: bool = False
+    message: Message,
+    *,
+    oob: bool = False,
+    new_reply: bool = False,
+    no_tool_calls: bool = False,
 ) -> str:
-    context = message_context(message, new_reply=new_reply)
+    context = message_context(message, new_reply=new_reply, no_tool_calls=no_tool_calls)
     context["oob"] = oob
     return render_to_string("conversations/_message.html", context)
 
@@ -80,8 +86,10 @@ def messages_replace_html(messages: list[Message]) -> str:
     return f'<div id="messages" hx-swap-oob="innerHTML">{body}</div>'
 
 
-def reply_final_html(reply: Message) -> str:
-    return message_html(reply, oob=True)
+def reply_final_html(reply: Message, *, no_tool_calls: bool = False) -> str:
+    """`no_tool_calls`: the generation knows the reply called none (most
+    replies: every one ending queued a query for them)."""
+    return message_html(reply, oob=True, no_tool_calls=no_tool_calls)
 
 
 def composer_error_html(text: str) -> str:

@@ -43,10 +43,15 @@ Status = Message.Status
 
 
 def reply_start(
-    reply_id: int, thread_id: object, *, continue_from: str = ""
+    reply_id: int,
+    thread_id: object,
+    *,
+    continue_from: str = "",
+    turn: "str | Turn | None" = None,
 ) -> asyncio.Task:
     """Generate a reply in this process; `continue_from` is a cut reply's text
-    that the new text is appended to (Continue)."""
+    that the new text is appended to (Continue). `turn`: what `turn_load`
+    gave for it, if the caller has it already."""
     live = LiveReply(
         reply_id=reply_id,
         thread_id=str(thread_id),
@@ -64,7 +69,7 @@ def reply_start(
     # message HTML and error texts are rendered in the task).
     context.run(translation.activate, translation.get_language())
     live.task = asyncio.get_running_loop().create_task(
-        _run(live), name=f"reply-{reply_id}", context=context
+        _run(live, turn), name=f"reply-{reply_id}", context=context
     )
     return live.task
 
@@ -87,6 +92,8 @@ class Outcome:
     responses: list[services.ResponseRecord] = field(default_factory=list)
     first_token_at: datetime | None = None
     tracker: "agent.ToolTracker | None" = None
+    # A Conversation created upstream for this reply, for its thread.
+    new_conversation: str = ""
 
 
 def _load_plan(
@@ -106,17 +113,16 @@ class Turn(NamedTuple):
     reply: Message
     plan: ContextPlan
     extras: attachments.TurnAttachments
-    tracker: agent.ToolTracker
+    tools: agent.ToolSetup
 
 
-def _load_turn(live: LiveReply) -> str | Turn:
-    """What the reply is to be written from, or why it may not be: budgets
-    are checked before anything goes upstream (issue #7). One trip to the
-    database thread, which every starting reply queues for."""
-    continuing = bool(live.prefix)
-    reply = Message.objects.select_related("thread__owner", "parent__author").get(
-        pk=live.reply_id
-    )
+def turn_load(
+    reply: Message, *, continuing: bool = False, new: bool = False
+) -> str | Turn:
+    """What `reply` is to be written from, or why it may not be: budgets are
+    checked before anything goes upstream (issue #7). From the database
+    thread; `reply` comes with its thread and its parent's author, and `new`
+    says it was just created (so it has called no tools yet)."""
     if refusal := quotas.quota_refusal_for_reply(reply):
         return refusal
     plan = _plan(reply, False, continuing)
@@ -125,27 +131,38 @@ def _load_turn(live: LiveReply) -> str | Turn:
         # The attachments' path is sent whole: it must end with the kept text
         # and the request to carry on, as the text-only continuation does.
         extras.history.extend(plan.input[-2:])
-    return Turn(reply, plan, extras, agent.ToolTracker.load(live, reply))
+    return Turn(reply, plan, extras, agent.tool_setup(reply, new=new))
 
 
-async def _run(live: LiveReply) -> None:
+def _load_turn(live: LiveReply) -> str | Turn:
+    reply = Message.objects.select_related("thread__owner", "parent__author").get(
+        pk=live.reply_id
+    )
+    return turn_load(reply, continuing=bool(live.prefix))
+
+
+async def _run(live: LiveReply, turn: str | Turn | None) -> None:
     current_reply.set(str(live.reply_id))
     outcome = Outcome()
     plan: ContextPlan | None = None
     frames = flusher()
     try:
         await _listen_for_stop(live.reply_id)
-        turn = await adb_retry(
-            lambda: _load_turn(live),
-            what=f"loading reply {live.reply_id}",
-            delays=(0.1, 0.3, 0.6, 1, 2),
-        )
+        if turn is None:
+            # Every starting reply queues for the database thread: a send
+            # loads its turn in its own trip (consumers.py), others here.
+            turn = await adb_retry(
+                lambda: _load_turn(live),
+                what=f"loading reply {live.reply_id}",
+                delays=(0.1, 0.3, 0.6, 1, 2),
+            )
         if isinstance(turn, str):
             outcome.status = Status.FAILED
             outcome.error_category = quotas.QUOTA_CATEGORY
             outcome.error_message = turn
         else:
-            reply, plan, extras, tracker = turn
+            reply, plan, extras, tools = turn
+            tracker = agent.ToolTracker.of(live, reply, tools)
             if live.prefix:
                 outcome.first_token_at = live.first_token_at = reply.first_token_at
             plan = await _stream(live, reply, plan, extras, tracker, frames, outcome)
@@ -185,9 +202,9 @@ async def _stream(
         except gateway.UpstreamError as exc:
             _fail(outcome, exc.failure)
             return plan
-        await database_sync_to_async(services.thread_set_conversation)(
-            thread_id=reply.thread_id, conversation_id=conversation_id
-        )
+        # Stored with the reply's end, not in a trip of its own before the
+        # first token (every new thread's first reply queued for one).
+        outcome.new_conversation = conversation_id
         plan = ContextPlan(
             plan.mode, plan.input, conversation=conversation_id, path_ids=plan.path_ids
         )
@@ -253,7 +270,9 @@ async def _stream(
                     logger.info(
                         "Reply %s: upstream context lost, rebuilding.", live.reply_id
                     )
-                    if plan.conversation:
+                    if plan.conversation == outcome.new_conversation:
+                        outcome.new_conversation = ""
+                    elif plan.conversation:
                         await database_sync_to_async(services.thread_set_conversation)(
                             thread_id=reply.thread_id, conversation_id=""
                         )
@@ -336,6 +355,11 @@ async def _finish(
             and bool(plan.conversation)
         )
 
+        # No position given out: no tool call was stored for it.
+        no_tool_calls = (
+            outcome.tracker is not None and not outcome.tracker.next_position
+        )
+
         def store() -> tuple[Message, str]:
             reply = services.reply_finish(
                 reply_id=live.reply_id,
@@ -348,17 +372,16 @@ async def _finish(
                 error_message=outcome.error_message,
                 moderated=outcome.moderated,
                 conversation_tip=tip,
+                new_conversation=outcome.new_conversation,
                 html=html,
             )
-            return reply, reply_final_html(reply)
+            semantic.schedule_embedding([reply.parent_id, reply.pk])
+            return reply, reply_final_html(reply, no_tool_calls=no_tool_calls)
 
         # The end of a reply is retried through a database outage: a reply
         # left "streaming" would spin forever on every viewer's page.
-        reply, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
+        _, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
         await broadcast_quietly(live.thread_id, html)
-        await database_sync_to_async(semantic.schedule_embedding)(
-            [reply.parent_id, reply.pk]
-        )
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)
     finally:

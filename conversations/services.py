@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -164,12 +165,31 @@ def _existing_send(thread: Thread, client_id: str) -> Sent | None:
     user_message = thread.messages.filter(
         client_id=client_id, role=Message.Role.USER
     ).first()
+    return _replay_of(user_message)
+
+
+def _replay_of(user_message: Message | None) -> Sent | None:
     if user_message is None:
         return None
     reply = user_message.children.order_by("created_at").first()
     if reply is None:
         return None
     return Sent(user_message, reply, created=False)
+
+
+def _replay_or_ensure_idle(thread: Thread, client_id: str) -> Sent | None:
+    """The earlier send of `client_id`, if any; else refuse while a reply is
+    being written. One query for both: every send asks (under the lock)."""
+    wanted = Q(role=Message.Role.ASSISTANT, status=Message.Status.STREAMING)
+    if client_id:
+        wanted |= Q(role=Message.Role.USER, client_id=client_id)
+    found = list(thread.messages.filter(wanted))
+    replay = _replay_of(next((m for m in found if m.role == Message.Role.USER), None))
+    if replay is not None:
+        return replay
+    if any(m.role == Message.Role.ASSISTANT for m in found):
+        raise MessageInvalid(REPLY_IN_PROGRESS)
+    return None
 
 
 def message_send(
@@ -233,9 +253,8 @@ def _message_send_atomic(
     thread = Thread.objects.select_for_update().get(pk=thread.pk)
     # Checked again under the lock: a replay that waited for it while the
     # first send committed must return that send, not be refused as busy.
-    if existing := _existing_send(thread, client_id):
+    if existing := _replay_or_ensure_idle(thread, client_id):
         return existing
-    _ensure_idle(thread)
     user_message = Message.objects.create(
         thread=thread,
         # An edit branches beside the edited message; a send continues the path.
@@ -354,14 +373,16 @@ def reply_finish(
     error_message: str = "",
     moderated: bool = False,
     conversation_tip: bool = False,
+    new_conversation: str = "",
     html: str | None = None,
 ) -> Message:
     """Store the end of a reply: its text, status, usage and lineage.
 
     `html`: the text's rendering, when the caller has it already (a streamed
     reply's last frame is a full rendering; re-rendering a long answer here
-    would hold up every other stream of the process)."""
-    reply = Message.objects.select_related("thread").get(pk=reply_id)
+    would hold up every other stream of the process). `new_conversation`:
+    a Conversation created upstream for this reply, now the thread's."""
+    reply = Message.objects.select_related("thread", "parent").get(pk=reply_id)
     reply.text = text
     reply.html = render_markdown(text) if html is None else html
     reply.status = status
@@ -396,6 +417,9 @@ def reply_finish(
         for record in responses
     )
     thread = reply.thread
+    if new_conversation:
+        thread.conversation_id = new_conversation
+        thread.conversation_tip = None
     if conversation_tip:
         thread.conversation_tip = reply
     elif (
@@ -405,7 +429,10 @@ def reply_finish(
         # server-side state unknown: later turns must not rely on it.
         thread.conversation_tip = None
     thread.last_activity_at = timezone.now()
-    thread.save(update_fields=["conversation_tip", "last_activity_at", "updated_at"])
+    fields = ["conversation_tip", "last_activity_at", "updated_at"]
+    thread.save(
+        update_fields=[*fields, "conversation_id"] if new_conversation else fields
+    )
     return reply
 
 
@@ -468,12 +495,9 @@ def reply_continue(*, thread: Thread, reply: Message) -> Message:
 
 
 def _charged_user_id(reply: Message) -> int | None:
-    """Who a reply's tokens are charged to: who asked, else the thread's owner."""
-    author_id = (
-        Message.objects.filter(pk=reply.parent_id)
-        .values_list("author_id", flat=True)
-        .first()
-    )
+    """Who a reply's tokens are charged to: who asked, else the thread's owner
+    (`reply` loaded with its parent and thread)."""
+    author_id = reply.parent.author_id if reply.parent is not None else None
     return author_id or reply.thread.owner_id
 
 

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -26,7 +26,7 @@ from conversations.gateway.events import (
     Usage,
 )
 from conversations.gateway.sdk import sdk_client
-from conversations.gateway.sse import sse_payloads
+from conversations.gateway.sse import PayloadReader
 
 if TYPE_CHECKING:
     from conversations.gateway.compat import Route
@@ -113,12 +113,17 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
         async with _client().responses.with_streaming_response.create(
             **_request_kwargs(request), stream=True
         ) as response:
-            async for payload in sse_payloads(response.iter_bytes()):
-                event = state.translate(payload)
-                if event is not None:
+            reader = PayloadReader()
+            async for chunk in response.iter_bytes():
+                for event in state.events(reader.feed(chunk)):
                     yield event
-                if state.ended:
-                    return
+                if state.ended or reader.done:
+                    break
+            else:
+                for event in state.events(reader.feed(b"", final=True)):
+                    yield event
+            if state.ended:
+                return
     except openai.APIError as exc:
         yield failure_from_exception(exc, request, response_id=state.response_id)
         return
@@ -146,6 +151,15 @@ class _StreamState:
         self.response_id = ""
         self.text_parts: list[str] = []
         self.ended = False
+
+    def events(self, payloads: list[Any]) -> Iterator[Event]:
+        """The events of one chunk's payloads; none after the stream ended."""
+        for payload in payloads:
+            event = self.translate(payload)
+            if event is not None:
+                yield event
+            if self.ended:
+                return
 
     def translate(self, payload: Any) -> Event | None:
         if not isinstance(payload, dict):

@@ -19,6 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+# The entrypoint's command: Daphne's command line, on uvloop (chatsite/serve.py),
+# "python" being the venv's. The Dockerfile's CMD and compose.yaml's `command`
+# are checked against it by tests/production/test_deploy_files.py.
+SERVER_COMMAND = [
+    "python",
+    *("-m", "chatsite.serve"),
+    *("-b", "{host}", "-p", "{port}", "chatsite.asgi:application"),
+]
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The entrypoint as the tests run it: this interpreter, this port."""
+    command = [a.format(host=host, port=port) for a in SERVER_COMMAND]
+    return [sys.executable, *command[1:]]
+
+
 REPO = Path(__file__).resolve().parents[2]
 BROWSER_DATABASE = "qtc_browser"
 CHROMIUM = "/usr/bin/chromium"
@@ -167,17 +183,9 @@ def start_live_server(
     _manage(env, "shell", "-c", create_users)
 
     port = _free_port()
-    daphne = Path(sys.executable).parent / "daphne"
     with (workdir / "daphne.log").open("wb") as log:
         process = subprocess.Popen(
-            [
-                str(daphne),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatsite.asgi:application",
-            ],
+            server_command("127.0.0.1", port),
             cwd=REPO,
             env=env,
             stdout=log,

@@ -65,6 +65,17 @@ class Viewer:
         return [json.loads(t) for t in self.received if t.startswith("{")]
 
 
+def thread_socket(
+    thread, cookie: bytes, *, origin: bytes = b"http://localhost"
+) -> WebsocketCommunicator:
+    """A thread page's socket, not yet connected, sending `cookie`."""
+    return WebsocketCommunicator(
+        application,
+        f"/ws/threads/{thread.pk}/",
+        headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")],
+    )
+
+
 @pytest.fixture
 def connect():
     communicators = []
@@ -73,11 +84,7 @@ def connect():
         user, thread, *, origin: bytes = b"http://localhost"
     ) -> Viewer:
         cookie = await sync_to_async(session_cookie)(user)
-        communicator = WebsocketCommunicator(
-            application,
-            f"/ws/threads/{thread.pk}/",
-            headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")],
-        )
+        communicator = thread_socket(thread, cookie, origin=origin)
         communicators.append(communicator)
         connected, _ = await communicator.connect(timeout=10)
         viewer = Viewer(communicator)

@@ -7,11 +7,14 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings as django_settings
+from django.test import Client
 
 from conversations import services
 from conversations.live import live_reply
 from conversations.models import Message
 from conversations.rendering import render_markdown
+from tests.chat.conftest import thread_socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,6 +30,33 @@ def messages_of(thread):
 async def test_an_outsider_cannot_open_the_socket(connect, thread, bob):
     viewer = await connect(bob, thread)
     assert viewer.connected is False
+
+
+async def open_with_cookie(thread, cookie: bytes) -> bool:
+    communicator = thread_socket(thread, cookie)
+    connected, _ = await communicator.connect(timeout=10)
+    await communicator.disconnect()
+    return connected
+
+
+async def test_a_socket_needs_a_signed_in_session(thread, alice):
+    def signed_in_then_out() -> tuple[bytes, bytes]:
+        client = Client()
+        client.force_login(alice)
+        name = django_settings.SESSION_COOKIE_NAME
+        cookie = f"{name}={client.cookies[name].value}".encode()
+        other = Client()
+        other.force_login(alice)
+        kept = f"{name}={other.cookies[name].value}".encode()
+        client.logout()
+        return cookie, kept
+
+    signed_out, signed_in = await database_sync_to_async(signed_in_then_out)()
+
+    assert await open_with_cookie(thread, b"") is False
+    assert await open_with_cookie(thread, b"sessionid=not-a-session") is False
+    assert await open_with_cookie(thread, signed_out) is False
+    assert await open_with_cookie(thread, signed_in) is True
 
 
 async def test_a_foreign_origin_is_refused(connect, thread, alice):
@@ -81,6 +111,53 @@ async def test_a_reply_ending_inside_a_code_block_is_stored_highlighted(
     _, reply = await messages_of(thread)
     assert reply.html == render_markdown(answer)
     assert '<span class="k">def</span>' in reply.html
+
+
+async def test_a_send_plans_its_reply_in_its_own_trip_to_the_database(
+    connect, thread, alice, monkeypatch
+):
+    # Hundreds of sends at once queue on the database thread: a second trip
+    # per reply, before its first token, doubled the wait (bench/concurrency.py).
+    from conversations import generation
+
+    loads: list[int] = []
+    real = generation._load_turn
+
+    def load_turn(live):
+        loads.append(live.reply_id)
+        return real(live)
+
+    monkeypatch.setattr(generation, "_load_turn", load_turn)
+    viewer = await connect(alice, thread)
+    await viewer.send(action="send", message="Hello", client_id="c1")
+    assert 'data-status="completed"' in await viewer.until_final()
+    assert loads == []
+    reply = (await messages_of(thread))[-1]
+    await viewer.send(action="regenerate", reply=str(reply.pk))
+    assert 'data-status="completed"' in await viewer.until_final()
+    assert len(loads) == 1
+
+
+async def test_a_reply_whose_plan_failed_at_send_plans_again_and_ends(
+    connect, thread, alice, monkeypatch
+):
+    from conversations import generation
+
+    real = generation.turn_load
+    calls: list[bool] = []
+
+    def turn_load(reply, **kwargs):
+        calls.append(kwargs.get("new", False))
+        if kwargs.get("new"):
+            raise RuntimeError("planning broke at send")
+        return real(reply, **kwargs)
+
+    monkeypatch.setattr(generation, "turn_load", turn_load)
+    viewer = await connect(alice, thread)
+    await viewer.send(action="send", message="[[echo]]Still answered.", client_id="c1")
+    final = await viewer.until_final()
+    assert 'data-status="completed"' in final and "Still answered." in final
+    assert calls == [True, False]
 
 
 async def test_a_replys_last_words_show_before_it_is_stored(

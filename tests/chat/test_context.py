@@ -62,6 +62,20 @@ async def test_the_john_exchange_continues_the_threads_conversation(upstream, th
     assert (await response_of(second)).conversation_id == thread.conversation_id
 
 
+async def test_a_first_reply_that_fails_still_gives_its_thread_the_conversation(
+    upstream, thread
+):
+    # The Conversation is stored with the reply's end, whatever the end.
+    flagged = await turn(thread, "[[fault:moderation]] something flagged")
+    await database_sync_to_async(thread.refresh_from_db)()
+    assert flagged.status == "failed"
+    assert thread.conversation_id in upstream.state.conversations
+    assert thread.conversation_tip_id is None
+    later = await turn(thread, "Something else, then.")
+    assert later.status == "completed"
+    assert later.context_mode == "rebuilt"
+
+
 async def test_instructions_reach_every_turn(upstream, thread):
     replies = [await turn(thread, f"Question {n}") for n in range(3)]
     for reply in replies:

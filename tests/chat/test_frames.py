@@ -1,7 +1,12 @@
 """Markup of messages for websocket frames (conversations/frames.py)."""
 
 from conversations import services
-from conversations.frames import messages_append_html, turn_append_html
+from conversations.frames import (
+    messages_append_html,
+    reply_final_html,
+    turn_append_html,
+)
+from conversations.models import Message
 from tests import turns
 
 
@@ -18,3 +23,17 @@ def test_a_new_turn_renders_as_any_turn_with_two_queries_fewer(
         general = messages_append_html([sent.user_message, sent.reply])
     assert new == general
     assert 'data-status="streaming"' in new
+
+
+def test_a_finished_reply_that_called_no_tools_renders_without_looking_for_them(
+    thread, alice, django_assert_num_queries
+):
+    sent = turns.finished_turn(thread, alice, answer="Rivers run to the sea.")
+    reply = Message.objects.select_related("thread", "parent").get(pk=sent.reply.pk)
+    # Its place among its siblings is looked up; its tool calls are not.
+    with django_assert_num_queries(1):
+        known = reply_final_html(reply, no_tool_calls=True)
+    with django_assert_num_queries(2):
+        looked_up = reply_final_html(reply)
+    assert known == looked_up
+    assert "Rivers run to the sea." in known

@@ -4,6 +4,7 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -126,3 +127,23 @@ def test_replies_ending_while_the_worker_is_busy_are_embedded_together(
     assert len({loop for _, loop in calls}) == 1
     embedded = set(MessageEmbedding.objects.values_list("message", flat=True))
     assert embedded == {m.pk for m in first + later}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("idle_generations")
+async def test_a_reply_written_live_is_embedded_with_its_question(
+    connect, thread, alice, settings
+):
+    settings.EMBEDDINGS_AUTO = True
+    viewer = await connect(alice, thread)
+    await viewer.send(action="send", message="Which tyres suit snow?", client_id="e1")
+    await viewer.until_final()
+
+    def embedded() -> set[int]:
+        semantic.wait_for_background_embedding()
+        return set(MessageEmbedding.objects.values_list("message", flat=True))
+
+    turn = await sync_to_async(
+        lambda: set(thread.messages.values_list("pk", flat=True))
+    )()
+    assert await sync_to_async(embedded)() == turn

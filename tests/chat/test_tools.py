@@ -45,6 +45,11 @@ def reply_of(thread: Thread) -> Message:
 
 
 @database_sync_to_async
+def latest_reply(thread: Thread) -> Message:
+    return thread.messages.filter(role="assistant").latest("created_at", "pk")
+
+
+@database_sync_to_async
 def calls_of(reply: Message) -> list[ToolCall]:
     return list(reply.tool_calls.order_by("position"))
 
@@ -269,3 +274,31 @@ async def test_a_stopped_reply_marks_its_open_tool_calls(connect, thread, alice)
     (call,) = await calls_of(reply)
     assert call.status == "incomplete"
     assert "interrupted" in card_of(final, 'data-tool-type="web_search_call"')
+
+
+async def test_a_reply_without_tools_ends_without_a_trip_to_close_tool_calls(
+    connect, thread, alice, monkeypatch
+):
+    """Most replies call no tools: their ends must not each queue a trip to
+    the database thread for nothing (a reply that did is tested above)."""
+    closed: list[int] = []
+    real = services.tool_calls_interrupt
+
+    def tool_calls_interrupt(*, reply_id):
+        closed.append(reply_id)
+        real(reply_id=reply_id)
+
+    monkeypatch.setattr(services, "tool_calls_interrupt", tool_calls_interrupt)
+    viewer = await connect(alice, thread)
+    await viewer.send(action="send", message="Hello there", client_id="t0")
+    assert 'data-status="completed"' in await viewer.until_final()
+    await configure(thread, tools=["web_search"])
+    await viewer.send(
+        action="send", message="[[pace:ttft=1,tps=40]] search the news", client_id="t1"
+    )
+    await viewer.until(lambda t: 'data-tool-type="web_search_call"' in t)
+    searching = await latest_reply(thread)
+    await viewer.send(action="stop", reply=str(searching.pk))
+    await viewer.until_final()
+
+    assert closed == [searching.pk]

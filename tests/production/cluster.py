@@ -1,8 +1,9 @@
 """Several real Daphne processes sharing one PostgreSQL database and one Redis.
 
 Used by the multi-process tests and by the benchmarks in `bench/`. Each process
-is started exactly as the Dockerfile's entrypoint starts it (`daphne -b ... -p
-... chatsite.asgi:application`), with the environment the compose file gives it.
+is started exactly as the Dockerfile's entrypoint starts it (`python -m
+chatsite.serve -b ... -p ... chatsite.asgi:application`: Daphne on uvloop),
+with the environment the compose file gives it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +29,8 @@ from tests.browser.liveserver import (
     _free_port,
     _manage,
     _wait_for_port,
+    server_command,
 )
-
-# The entrypoint's command (the Dockerfile's CMD and compose.yaml's `command`
-# are checked against it by tests/production/test_deploy_files.py).
-DAPHNE_ARGS = ["-b", "{host}", "-p", "{port}", "chatsite.asgi:application"]
 
 
 def production_urls() -> tuple[str, str] | None:
@@ -109,11 +106,10 @@ class Cluster:
 
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> Process:
         port = _free_port()
-        args = [a.format(host="127.0.0.1", port=port) for a in DAPHNE_ARGS]
         log_path = self.workdir / f"{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "daphne"), *args],
+                server_command("127.0.0.1", port),
                 cwd=REPO,
                 env={**self.env, **(extra_env or {})},
                 stdout=log,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from chatsite.health import PATH as HEALTH_PATH
-from tests.production.cluster import DAPHNE_ARGS
+from tests.browser.liveserver import SERVER_COMMAND
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
@@ -32,7 +32,7 @@ def instructions(name: str) -> list[str]:
 
 
 def entrypoint(port: int) -> list[str]:
-    return ["daphne", *(a.format(host="0.0.0.0", port=port) for a in DAPHNE_ARGS)]
+    return [a.format(host="0.0.0.0", port=port) for a in SERVER_COMMAND]
 
 
 def test_the_image_is_multi_stage_slim_and_runs_as_a_non_root_user():

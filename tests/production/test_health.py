@@ -16,7 +16,13 @@ pytestmark = pytest.mark.django_db
 def test_healthz_reports_the_database_and_the_channel_layer(client: Client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "channel_layer": "ok",
+        # The test client's loop; a served process says "uvloop" (test_serve.py).
+        "event_loop": "asyncio",
+    }
     assert response["Cache-Control"] == "no-store"
 
 
@@ -46,6 +52,7 @@ def test_healthz_fails_when_the_channel_layer_is_unreachable(client, settings):
         "status": "failing",
         "database": "ok",
         "channel_layer": "failing",
+        "event_loop": "asyncio",
     }
 
 

@@ -1,0 +1,27 @@
+"""Daphne, on uvloop: `python -m chatsite.serve <daphne's arguments>`.
+
+The same server and arguments as the `daphne` command, on a faster event loop:
+libuv's socket watching and callbacks in C, where every streamed frame adds
+and drops a writer and every upstream delta wakes a reader. One process
+carries about a fifth more streams at the same delay (bench/concurrency.py,
+README "Benchmarks"). Daphne makes its loop as it is imported, so the loop
+is chosen before that. `ASGI_LOOP=asyncio` runs on the standard loop.
+"""
+
+import asyncio
+import os
+import sys
+
+
+def main() -> int:
+    if os.environ.get("ASGI_LOOP", "uvloop") == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    from daphne.cli import CommandLineInterface
+
+    return CommandLineInterface.entrypoint()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
