@@ -247,11 +247,15 @@ class ToolTracker:
         )
         return {row.item_id: row for row in rows}
 
+    @property
+    def has_calls(self) -> bool:
+        """Whether the reply has stored tool calls: each was given a position.
+        Most replies have none, and their ends need not look for any."""
+        return self.next_position > 0
+
     async def close(self) -> None:
         live_reasoning.pop(self.live.reply_id, None)
-        # No position given out: the reply has no tool calls to close (most
-        # replies, whose ends would each queue a trip to the database thread).
-        if self.next_position:
+        if self.has_calls:
             await database_sync_to_async(services.tool_calls_interrupt)(
                 reply_id=self.live.reply_id
             )

@@ -355,12 +355,9 @@ async def _finish(
             and bool(plan.conversation)
         )
 
-        # No position given out: no tool call was stored for it.
-        no_tool_calls = (
-            outcome.tracker is not None and not outcome.tracker.next_position
-        )
+        no_tool_calls = outcome.tracker is not None and not outcome.tracker.has_calls
 
-        def store() -> tuple[Message, str]:
+        def store() -> str:
             reply = services.reply_finish(
                 reply_id=live.reply_id,
                 text=live.text,
@@ -376,11 +373,11 @@ async def _finish(
                 html=html,
             )
             semantic.schedule_embedding([reply.parent_id, reply.pk])
-            return reply, reply_final_html(reply, no_tool_calls=no_tool_calls)
+            return reply_final_html(reply, no_tool_calls=no_tool_calls)
 
         # The end of a reply is retried through a database outage: a reply
         # left "streaming" would spin forever on every viewer's page.
-        _, html = await adb_retry(store, what=f"storing reply {live.reply_id}")
+        html = await adb_retry(store, what=f"storing reply {live.reply_id}")
         await broadcast_quietly(live.thread_id, html)
     except Exception:
         logger.exception("Could not store the end of reply %s.", live.reply_id)

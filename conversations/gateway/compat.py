@@ -201,8 +201,8 @@ async def embed_texts(texts: list[str]) -> list[list[float]]:
         chunk = texts[start : start + 10]
         try:
             # The body is read as plain JSON: the SDK's model of it builds
-            # every float of ten 1,024-wide vectors one by one (a fifth of a
-            # busy process's database-side time, bench/concurrency.py).
+            # every float of ten 1,024-wide vectors one by one (15 % of the
+            # embedding thread's samples under load, bench/concurrency.py).
             raw = await _client().embeddings.with_raw_response.create(
                 model=settings.QWEN_EMBEDDING_MODEL,
                 input=chunk,

@@ -2,11 +2,14 @@
 loop when `ASGI_LOOP=asyncio` says so."""
 
 import json
+import os
+import subprocess
+import sys
 import urllib.request
 
 import pytest
 
-from tests.browser.liveserver import start_live_server
+from tests.browser.liveserver import REPO, start_live_server
 
 
 @pytest.mark.parametrize(
@@ -26,3 +29,16 @@ def test_the_server_runs_on_the_loop_asked_for(setting, loop):
         server.stop()
     assert health["status"] == "ok"
     assert health["event_loop"] == loop
+
+
+def test_an_unknown_loop_is_refused_clearly():
+    result = subprocess.run(
+        [sys.executable, "-m", "chatsite.serve", "chatsite.asgi:application"],
+        cwd=REPO,
+        env={**os.environ, "ASGI_LOOP": "tokio"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ASGI_LOOP must be one of uvloop, asyncio, not 'tokio'." in result.stderr
