@@ -94,7 +94,7 @@ async def run(viewers: int, tokens: int) -> None:
         frames = 0
         while True:
             text = await ws.receive_from(timeout=60)
-            if text.startswith('{"t": "frame"'):
+            if text.startswith("{") and json.loads(text)["t"] == "frame":
                 frames += 1
             elif (
                 'hx-swap-oob="outerHTML"' in text and 'data-status="completed"' in text

@@ -7,12 +7,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 # Initialise Django (apps, models) before importing anything that uses them.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from conversations.i18n import WebsocketLocaleMiddleware  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from conversations.socket_auth import socket_auth_stack  # noqa: E402
 from conversations.sweep import maintenance_start  # noqa: E402
 
 
@@ -36,7 +36,7 @@ router = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
             WebsocketLocaleMiddleware(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                socket_auth_stack(URLRouter(websocket_urlpatterns))
             )
         ),
     }

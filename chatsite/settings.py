@@ -214,6 +214,13 @@ CHAT_MAX_MESSAGE_CHARS = config.read_int(
 CHAT_FRAME_INTERVAL_MS = config.read_int(
     "CHAT_FRAME_INTERVAL_MS", 20, minimum=0, maximum=1000
 )
+# The most frames a process sends a second: a round of frames to n replies is
+# followed by at least n / this. 5,000: a frame per 20 ms to each of 100
+# replies, per 60 ms to each of 300, where a frame per delta would take the
+# process's core (bench/concurrency.py, README "Benchmarks").
+CHAT_FRAME_RATE = config.read_int(
+    "CHAT_FRAME_RATE", 5000, minimum=100, maximum=1_000_000
+)
 # Partial text of a streaming reply is saved at most this often.
 CHAT_SAVE_INTERVAL_MS = config.read_int(
     "CHAT_SAVE_INTERVAL_MS", 1000, minimum=50, maximum=60000

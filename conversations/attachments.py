@@ -187,6 +187,14 @@ def thread_attachments_purge(*, thread: Thread) -> None:
             transaction.on_commit(lambda n=name, s=storage: s.delete(n))
 
 
+def known_none(message: Message) -> None:
+    """Record that `message`, just stored with nothing attached, has no
+    attachments, as a prefetch would: its markup and its reply's turn read
+    them, and every send would otherwise query for none."""
+    cache = message.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache["attachments"] = Attachment.objects.none()
+
+
 def thread_documents(thread: Thread) -> QuerySet[Attachment]:
     return thread.attachments.filter(
         kind=Attachment.Kind.DOCUMENT, message__isnull=False

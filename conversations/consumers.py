@@ -26,6 +26,7 @@ from conversations.models import Message, Thread
 from conversations.presence import CoViewing
 from conversations.resilience import TRANSIENT, with_db_retry
 from conversations.selectors import thread_path
+from conversations.wire import WireSocket, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         # reply id -> sequence number of the last snapshot sent to this page.
         self.snapshot_seq: dict[int, int] = {}
+        self.wire: WireSocket | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, a
@@ -84,6 +86,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             return
         await self.co_viewing_start()
         await self.accept()
+        self.wire = WireSocket.of(self.base_send)
 
     async def _join_group(self) -> bool:
         # After a Redis restart the pool still holds dead connections: the
@@ -181,6 +184,8 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         reply = event.get("reply")
         if reply is not None and event["seq"] <= self.snapshot_seq.get(reply, 0):
             return
+        if self.wire is not None and self.wire.write(text_frame(event["text"])):
+            return
         try:
             await self.send(text_data=event["text"])
         except Exception as exc:
@@ -218,7 +223,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         if html:
             await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
-        generation.reply_start(sent.reply.pk, self.thread.pk, turn=turn)
+        generation.reply_start(sent.reply.pk, self.thread.pk, turn=turn, lone=True)
 
     def _store_and_render(
         self, text: str, client_id: str, attachment_ids: list[int] | None
@@ -238,8 +243,12 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             return sent, "", None
 
         def render() -> str:
-            # Its markup and its reply's turn both read them: one query.
-            prefetch_related_objects([sent.user_message], "attachments")
+            # Its markup and its reply's turn both read them: one query, or
+            # none when nothing was attached.
+            if attachment_ids:
+                prefetch_related_objects([sent.user_message], "attachments")
+            else:
+                attachments.known_none(sent.user_message)
             return turn_append_html(sent.user_message, sent.reply)
 
         try:
@@ -333,7 +342,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             return
         await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
-        generation.reply_start(sent.reply.pk, self.thread.pk)
+        generation.reply_start(sent.reply.pk, self.thread.pk, lone=True)
 
     def _store_edit(
         self, target: object, text: str, client_id: str

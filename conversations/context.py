@@ -8,7 +8,7 @@ failed or stopped parent, an upstream that forgot) the app sends the path it
 stored itself, minus anything flagged by moderation.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +30,6 @@ class ContextPlan:
     previous_response_id: str = ""
     conversation: str = ""
     create_conversation: bool = False
-    path_ids: list[int] = field(default_factory=list)
 
 
 def _last_good_response(message: Message) -> UpstreamResponse | None:
@@ -55,35 +54,33 @@ def plan_context(reply: Message, *, rebuild: bool = False) -> ContextPlan:
     thread = reply.thread
     user_message = reply.parent
     assert user_message is not None, "a reply always answers a user message"
-    path = path_to(thread.pk, user_message.pk)
-    path_ids = [m.pk for m in path]
-    prior = user_message.parent
-    if rebuild:
-        return ContextPlan(Mode.REBUILT, rebuilt_input(path), path_ids=path_ids)
-    if prior is None:
-        return ContextPlan(
-            Mode.NEW,
-            user_message.text,
-            create_conversation=not thread.conversation_id,
-            path_ids=path_ids,
-        )
-    if thread.conversation_id and thread.conversation_tip_id == prior.pk:
-        return ContextPlan(
-            Mode.CONVERSATION,
-            user_message.text,
-            conversation=thread.conversation_id,
-            path_ids=path_ids,
-        )
-    if prior.status == Message.Status.COMPLETED and not prior.moderated:
-        response = _last_good_response(prior)
-        if response and timezone.now() - response.created_at < RESPONSE_ID_HORIZON:
+    prior_id = user_message.parent_id
+    # Every send plans its reply: the stored path is loaded only to be sent.
+    # A long thread's path is thousands of messages with their text.
+    if not rebuild:
+        if prior_id is None:
             return ContextPlan(
-                Mode.PREVIOUS_RESPONSE,
+                Mode.NEW,
                 user_message.text,
-                previous_response_id=response.response_id,
-                path_ids=path_ids,
+                create_conversation=not thread.conversation_id,
             )
-    return ContextPlan(Mode.REBUILT, rebuilt_input(path), path_ids=path_ids)
+        if thread.conversation_id and thread.conversation_tip_id == prior_id:
+            return ContextPlan(
+                Mode.CONVERSATION,
+                user_message.text,
+                conversation=thread.conversation_id,
+            )
+        prior = user_message.parent
+        if prior.status == Message.Status.COMPLETED and not prior.moderated:
+            response = _last_good_response(prior)
+            if response and timezone.now() - response.created_at < RESPONSE_ID_HORIZON:
+                return ContextPlan(
+                    Mode.PREVIOUS_RESPONSE,
+                    user_message.text,
+                    previous_response_id=response.response_id,
+                )
+    path = path_to(thread.pk, user_message.pk)
+    return ContextPlan(Mode.REBUILT, rebuilt_input(path))
 
 
 # Sent after the cut text: the Responses API has no "continue this message"
@@ -106,4 +103,4 @@ def plan_continuation(reply: Message) -> ContextPlan:
     messages = rebuilt_input(path)
     messages.append({"role": "assistant", "content": reply.text})
     messages.append({"role": "user", "content": CONTINUE_PROMPT})
-    return ContextPlan(Mode.REBUILT, messages, path_ids=[m.pk for m in path])
+    return ContextPlan(Mode.REBUILT, messages)

@@ -3,10 +3,14 @@
 One task per event loop sends frames in rounds: each round renders and sends
 every reply whose text changed since its last frame. A round starts at most
 once per `CHAT_FRAME_INTERVAL_MS`, and at once after a quiet spell (leading
-edge), so a lone reply's deltas go out as they arrive. When a round takes
-longer than the interval, the next one starts right after it: a busy process
-sends fewer, larger frames rather than falling behind its upstreams, so the
-coalescing follows the load without a setting (bench/concurrency.py).
+edge), so a lone reply's deltas go out as they arrive. A round of n frames is
+followed by at least n / `CHAT_FRAME_RATE` seconds, and when a round takes
+longer than that, the next starts right after it: a busy process sends fewer,
+larger frames rather than falling behind its upstreams. Every frame costs
+the process, the network and the page the same, words in it or not: at 300
+replies a frame per delta took the process's whole core, while one per 60 ms
+leaves it room and keeps the delay well within the 100 ms that readers
+notice (bench/concurrency.py, README "Benchmarks").
 
 A reply whose frames are expensive (a long loose list or a table being
 written is rendered whole on every frame: milliseconds at 120 lines,
@@ -17,11 +21,11 @@ on time. Prose frames cost microseconds: they are never held back.
 """
 
 import asyncio
-import json
 import logging
 import time
 import weakref
 
+import orjson
 from django.conf import settings
 
 from conversations.live import LiveReply
@@ -45,6 +49,8 @@ class FrameFlusher:
         self.task: asyncio.Task | None = None
         # The reply whose frame is being sent, and when that is done.
         self.sending: tuple[LiveReply, asyncio.Event] | None = None
+        # How many replies the last round had to send.
+        self.round_size = 0
 
     def poke(self, live: LiveReply) -> None:
         """`live`'s text changed: send it in the next round."""
@@ -67,12 +73,19 @@ class FrameFlusher:
         # again. Nothing awaits between the last check and `task = None`.
         try:
             while self.dirty:
-                interval = settings.CHAT_FRAME_INTERVAL_MS / 1000
+                # A round of n frames is followed by at least n / CHAT_FRAME_RATE
+                # seconds: with hundreds of replies, fewer and larger frames
+                # (each costs the process, the page and the network the same).
+                interval = max(
+                    settings.CHAT_FRAME_INTERVAL_MS / 1000,
+                    self.round_size / settings.CHAT_FRAME_RATE,
+                )
                 wait = self.last_round + interval - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self.last_round = now = time.monotonic()
                 self.batch, self.dirty = self.dirty, {}
+                self.round_size = len(self.batch)
                 sent = False
                 while self.batch:
                     live = self.batch.pop(next(iter(self.batch)))
@@ -134,7 +147,7 @@ def _frame(live: LiveReply, *, final: bool = False) -> str:
     if not added and live.stable_html != before_html:
         # The stable part was re-rendered (rare): send it whole.
         return live.snapshot()
-    return json.dumps(
+    return orjson.dumps(
         {
             "t": "frame",
             "id": live.reply_id,
@@ -143,7 +156,7 @@ def _frame(live: LiveReply, *, final: bool = False) -> str:
             "add": added,
             "tail": tail,
         }
-    )
+    ).decode()
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FrameFlusher] = (

@@ -71,9 +71,11 @@ def messages_append_html(messages: list[Message]) -> str:
 
 
 def turn_append_html(message: Message, reply: Message) -> str:
-    """A turn just stored, its reply not yet started: what the queries for
-    the reply's siblings and tool calls would find is known (every send
-    renders one, and they queue on the database thread)."""
+    """A turn just sent, its reply not yet started: what the queries for
+    their siblings and the reply's tool calls would find is known (every send
+    renders one, and they queue on the database thread). A send continues
+    from the path's leaf, so its message is the leaf's only child."""
+    message.branch = LONE
     return _appended(message_html(message) + message_html(reply, new_reply=True))
 
 
@@ -86,9 +88,14 @@ def messages_replace_html(messages: list[Message]) -> str:
     return f'<div id="messages" hx-swap-oob="innerHTML">{body}</div>'
 
 
-def reply_final_html(reply: Message, *, no_tool_calls: bool = False) -> str:
+def reply_final_html(
+    reply: Message, *, no_tool_calls: bool = False, lone: bool = False
+) -> str:
     """`no_tool_calls`: the generation knows the reply called none (most
-    replies: every one ending queued a query for them)."""
+    replies: every one ending queued a query for them); `lone`: it knows the
+    reply has no siblings (`LiveReply.lone`)."""
+    if lone:
+        reply.branch = LONE
     return message_html(reply, oob=True, no_tool_calls=no_tool_calls)
 
 

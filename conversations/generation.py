@@ -48,15 +48,18 @@ def reply_start(
     *,
     continue_from: str = "",
     turn: "str | Turn | None" = None,
+    lone: bool = False,
 ) -> asyncio.Task:
     """Generate a reply in this process; `continue_from` is a cut reply's text
     that the new text is appended to (Continue). `turn`: what `turn_load`
-    gave for it, if the caller has it already."""
+    gave for it, if the caller has it already. `lone`: it is its message's
+    only reply (see `LiveReply.lone`)."""
     live = LiveReply(
         reply_id=reply_id,
         thread_id=str(thread_id),
         text=continue_from,
         prefix=continue_from,
+        lone=lone,
     )
     if continue_from:
         # Viewers get the kept text at once, before the first new token.
@@ -193,7 +196,7 @@ async def _stream(
     # Images or documents take the turn to Chat Completions, which has no
     # server-side context: the stored path is sent whole.
     if extras.any:
-        plan = ContextPlan(Mode.REBUILT, extras.history, path_ids=plan.path_ids)
+        plan = ContextPlan(Mode.REBUILT, extras.history)
     if plan.create_conversation:
         try:
             conversation_id = await gateway.conversation_create(
@@ -205,9 +208,7 @@ async def _stream(
         # Stored with the reply's end, not in a trip of its own before the
         # first token (every new thread's first reply queued for one).
         outcome.new_conversation = conversation_id
-        plan = ContextPlan(
-            plan.mode, plan.input, conversation=conversation_id, path_ids=plan.path_ids
-        )
+        plan = ContextPlan(plan.mode, plan.input, conversation=conversation_id)
     saves = checkpoints()
     outcome.tracker = tracker
     step_input = plan.input
@@ -373,7 +374,7 @@ async def _finish(
                 html=html,
             )
             semantic.schedule_embedding([reply.parent_id, reply.pk])
-            return reply_final_html(reply, no_tool_calls=no_tool_calls)
+            return reply_final_html(reply, no_tool_calls=no_tool_calls, lone=live.lone)
 
         # The end of a reply is retried through a database outage: a reply
         # left "streaming" would spin forever on every viewer's page.

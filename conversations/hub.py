@@ -25,13 +25,13 @@ notice the silence and ask for a sync (static/js/chat.js).
 
 import asyncio
 import collections
-import json
 import logging
 import time
 import uuid
 import weakref
 from typing import Any, Protocol
 
+import orjson
 from django.conf import settings
 from django.utils import translation
 
@@ -67,7 +67,7 @@ class _Relay:
         self.hub = hub
         self.redis = redis.asyncio.Redis.from_url(url)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        self.outbox: collections.deque[tuple[str, str]] = collections.deque()
+        self.outbox: collections.deque[tuple[str, bytes]] = collections.deque()
         self.pending = asyncio.Event()
         loop = asyncio.get_running_loop()
         self.writer = loop.create_task(self._write(), name="hub-publish")
@@ -78,7 +78,7 @@ class _Relay:
         if len(self.outbox) >= MAX_OUTBOX:
             self.outbox.popleft()
         self.outbox.append(
-            (_channel(thread_id), json.dumps({"o": self.hub.origin, **event}))
+            (_channel(thread_id), orjson.dumps({"o": self.hub.origin, **event}))
         )
         self.pending.set()
 
@@ -130,7 +130,7 @@ class _Relay:
                 continue
             if message is None or message.get("type") != "message":
                 continue
-            event = json.loads(message["data"])
+            event = orjson.loads(message["data"])
             event["origin"] = event.pop("o", None)
             if event["origin"] == self.hub.origin:
                 continue  # our own broadcast: delivered here already

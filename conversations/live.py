@@ -1,11 +1,12 @@
 """Replies being generated in this process, and their rendered state."""
 
 import asyncio
-import json
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import orjson
 
 from conversations.rendering import StreamingMarkdown
 
@@ -37,6 +38,9 @@ class LiveReply:
     next_frame_at: float = 0.0
     # The text its last frame showed.
     framed_text: str = ""
+    # Its message's only reply (a send's or an edit's): it stays so, as no
+    # sibling can be added while it is written, so its end looks none up.
+    lone: bool = False
 
     def render(self, *, final: bool = False) -> tuple[str, str]:
         """Advance the rendering to the current text; return (added stable, tail)."""
@@ -52,7 +56,7 @@ class LiveReply:
         return "", frame.tail_html
 
     def snapshot(self) -> str:
-        return json.dumps(
+        return orjson.dumps(
             {
                 "t": "snap",
                 "id": self.reply_id,
@@ -61,7 +65,7 @@ class LiveReply:
                 "stable": self.stable_html,
                 "tail": self.tail_html,
             }
-        )
+        ).decode()
 
 
 # Strong references: a task nobody holds may be garbage-collected mid-reply.

@@ -12,8 +12,9 @@ import logging
 import math
 import queue
 import threading
+import time
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
@@ -30,12 +31,14 @@ logger = logging.getLogger(__name__)
 CHUNK = 10  # text-embedding-v4 takes at most 10 inputs per call
 # Replies whose messages the background worker embeds together at most.
 MAX_BATCHES = 50
+# How long the worker waits for a call's worth of texts once one is queued.
+GATHER_S = 0.5
 
 
 def pack(vector: list[float]) -> bytes:
     """A unit vector as float32 bytes: a search is then one dot product per row."""
-    norm = _norm(vector)
-    return array("f", [v / norm for v in vector]).tobytes()
+    scale = 1 / _norm(vector)
+    return array("f", [v * scale for v in vector]).tobytes()
 
 
 def unpack(data: bytes | memoryview) -> array:
@@ -44,8 +47,8 @@ def unpack(data: bytes | memoryview) -> array:
     return values
 
 
-def _norm(values: Iterable[float]) -> float:
-    return math.sqrt(sum(v * v for v in values)) or 1.0
+def _norm(values: list[float]) -> float:
+    return math.sqrt(math.sumprod(values, values)) or 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,6 @@ def _stale_or_missing() -> QuerySet[Message]:
 
 def messages_embed(
     *,
-    message_ids: list[int] | None = None,
     limit: int | None = None,
     embed: Callable[[list[str]], list[list[float]]] | None = None,
 ) -> EmbedOutcome:
@@ -77,31 +79,34 @@ def messages_embed(
     What was stored before a failure stays stored: a rerun continues from there.
     `embed` calls the upstream (default: on an event loop of its own).
     """
-    embed = embed or async_to_sync(gateway.embed_texts)
-    pending = _stale_or_missing()
-    if message_ids is not None:
-        pending = pending.filter(pk__in=message_ids)
-    ids = list(pending.values_list("pk", flat=True))
-    if limit is not None:
-        ids = ids[:limit]
-    done = 0
-    for start in range(0, len(ids), CHUNK):
-        chunk = list(
-            Message.objects.filter(pk__in=ids[start : start + CHUNK]).order_by("pk")
-        )
-        vectors = embed([m.text[:8000] for m in chunk])
-        with transaction.atomic():
-            for message, vector in zip(chunk, vectors, strict=True):
-                MessageEmbedding.objects.update_or_create(
-                    message=message,
-                    defaults={
-                        "model": settings.QWEN_EMBEDDING_MODEL,
-                        "dimensions": len(vector),
-                        "vector": pack(vector),
-                    },
-                )
-        done += len(chunk)
+    ids = list(_stale_or_missing().values_list("pk", flat=True)[:limit])
+    done = _embed(ids, embed or async_to_sync(gateway.embed_texts))
     return EmbedOutcome(done, _stale_or_missing().count())
+
+
+def _embed(ids: list[int], embed: Callable[[list[str]], list[list[float]]]) -> int:
+    """Embed these messages if they lack a current vector; how many were."""
+    pending = list(_stale_or_missing().filter(pk__in=ids).values_list("pk", "text"))
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start : start + CHUNK]
+        vectors = embed([text[:8000] for _, text in chunk])
+        # One statement a chunk: the worker shares the process's GIL with
+        # its streams as hundreds of replies end (bench/concurrency.py).
+        MessageEmbedding.objects.bulk_create(
+            [
+                MessageEmbedding(
+                    message_id=pk,
+                    model=settings.QWEN_EMBEDDING_MODEL,
+                    dimensions=len(vector),
+                    vector=pack(vector),
+                )
+                for (pk, _), vector in zip(chunk, vectors, strict=True)
+            ],
+            update_conflicts=True,
+            unique_fields=["message"],
+            update_fields=["model", "dimensions", "vector"],
+        )
+    return len(pending)
 
 
 class _Worker:
@@ -134,15 +139,24 @@ class _Worker:
 
     def _embed_queued(self, embed: Callable[[list[str]], list[list[float]]]) -> None:
         batches = [self.queue.get()]
+        # Replies ending one by one made a call each, two texts in it: with
+        # three hundred ending within seconds, a call's fixed cost, paid under
+        # the GIL, was half of what embedding them took (bench/concurrency.py).
+        # A moment's wait fills a call; what is queued by then goes too.
+        deadline = time.monotonic() + GATHER_S
         while len(batches) < MAX_BATCHES:
+            wait = deadline - time.monotonic()
             try:
-                batches.append(self.queue.get_nowait())
+                if wait > 0 and sum(map(len, batches)) < CHUNK:
+                    batches.append(self.queue.get(timeout=wait))
+                else:
+                    batches.append(self.queue.get_nowait())
             except queue.Empty:
                 break
         ids = [pk for batch in batches for pk in batch]
         try:
             close_old_connections()
-            messages_embed(message_ids=ids, embed=embed)
+            _embed(ids, embed)
         except gateway.EmbeddingUnavailable as exc:
             # Text search keeps working; `embed_messages` catches up later.
             logger.warning("Embedding unavailable: %s", exc.failure.message)

@@ -392,7 +392,21 @@ def reply_finish(
     reply.error_category = error_category
     reply.error_message = error_message
     reply.moderated = moderated
-    reply.save()
+    # Not its settings and lineage, which its start wrote: every reply ends
+    # here, queued on the database thread behind the others.
+    reply.save(
+        update_fields=[
+            "text",
+            "html",
+            "status",
+            "first_token_at",
+            "finished_at",
+            "context_mode",
+            "error_category",
+            "error_message",
+            "moderated",
+        ]
+    )
     if moderated and reply.parent_id:
         Message.objects.filter(pk=reply.parent_id).update(moderated=True)
     charged_user_id = _charged_user_id(reply)

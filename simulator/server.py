@@ -675,5 +675,14 @@ def run_forever(port: int = 8001, host: str = "127.0.0.1", **kwargs: Any) -> Non
         finally:
             await server.astop()
 
+    # uvloop when installed (the app's own dependency): a simulator sending
+    # twelve thousand events a second for a benchmark takes a third less CPU
+    # from the cores it shares with the app it measures.
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        asyncio.run(main(), loop_factory=loop_factory)

@@ -25,7 +25,7 @@ from conversations.gateway.events import (
     TextDelta,
     Usage,
 )
-from conversations.gateway.sdk import sdk_client
+from conversations.gateway.sdk import body_chunks, sdk_client
 from conversations.gateway.sse import PayloadReader
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ async def stream_reply(request: ReplyRequest) -> AsyncIterator[Event]:
             **_request_kwargs(request), stream=True
         ) as response:
             reader = PayloadReader()
-            async for chunk in response.iter_bytes():
+            async for chunk in body_chunks(response):
                 for event in state.events(reader.feed(chunk)):
                     yield event
                 if state.ended or reader.done:

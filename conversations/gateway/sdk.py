@@ -8,7 +8,9 @@ a streamed body at a fraction of httpx's cost per chunk.
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
 
+import aiohttp
 import httpx2
 import openai
 
@@ -17,6 +19,11 @@ import openai
 import openai.resources.conversations.conversations
 import openai.resources.responses.responses
 from django.conf import settings
+from httpx2._client import BoundAsyncStream
+from openai._vendor.httpx_aiohttp.transport import (
+    AiohttpResponseStream,
+    map_aiohttp_exceptions,
+)
 
 _clients: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]
@@ -49,3 +56,29 @@ def sdk_client(base_url: str, api_key: str) -> openai.AsyncOpenAI:
         )
         per_loop[options] = client
     return client
+
+
+def body_chunks(response: openai.AsyncAPIResponse) -> AsyncIterator[bytes]:
+    """A streamed response's body, as it arrives.
+
+    On aiohttp's transport the chunks are read from aiohttp's own stream: the
+    SDK's `iter_bytes` passes each one through four more async generators
+    (the SDK's, httpx's two and the transport's), a fifth of what reading an
+    upstream event cost (bench/concurrency.py). The transport asks aiohttp not
+    to decompress, so an encoded body keeps the SDK's path, which decodes it.
+    Errors are those the SDK's path raises (httpx's, mapped by the transport).
+    """
+    http = response.http_response
+    stream = http.stream
+    if isinstance(stream, BoundAsyncStream):  # the client's timing of the body
+        stream = stream._stream
+    encoding = http.headers.get("content-encoding", "").strip().lower()
+    if isinstance(stream, AiohttpResponseStream) and encoding in ("", "identity"):
+        return _aiohttp_chunks(stream._aiohttp_response.content)
+    return response.iter_bytes()
+
+
+async def _aiohttp_chunks(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    with map_aiohttp_exceptions():
+        while chunk := await content.readany():
+            yield chunk

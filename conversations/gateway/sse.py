@@ -13,12 +13,12 @@ CR (every upstream's, in practice) is split on LF rather than matched line
 by line (bench/concurrency.py, README "Benchmarks").
 """
 
-import json
 import re
 from typing import Any
 
+import orjson
+
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-_decode_json = json.JSONDecoder().decode
 
 
 class EventDecoder:
@@ -81,6 +81,5 @@ class PayloadReader:
             if data.startswith(b"[DONE]"):
                 self.done = True
                 break
-            # SSE is UTF-8; a str skips json.loads's guessing of the encoding.
-            payloads.append(_decode_json(data.decode()))
+            payloads.append(orjson.loads(data))
         return payloads

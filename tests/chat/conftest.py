@@ -65,6 +65,12 @@ class Viewer:
         return [json.loads(t) for t in self.received if t.startswith("{")]
 
 
+def frame_kind(text: str) -> str | None:
+    """ "frame" or "snap" for a streamed frame or snapshot (JSON), else None
+    (HTML swapped by htmx)."""
+    return json.loads(text).get("t") if text.startswith("{") else None
+
+
 def thread_socket(
     thread, cookie: bytes, *, origin: bytes = b"http://localhost"
 ) -> WebsocketCommunicator:

@@ -14,7 +14,7 @@ from conversations import services
 from conversations.live import live_reply
 from conversations.models import Message
 from conversations.rendering import render_markdown
-from tests.chat.conftest import thread_socket
+from tests.chat.conftest import frame_kind, thread_socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -296,7 +296,7 @@ async def test_a_reconnecting_viewer_gets_the_reply_so_far_then_live(
     reply = (await messages_of(thread))[1]
     second = await connect(alice, thread)
     await second.send(action="sync", after=str(reply.pk))
-    snap_text = await second.until(lambda t: t.startswith('{"t": "snap"'))
+    snap_text = await second.until(lambda t: frame_kind(t) == "snap")
     snap = json.loads(snap_text)
     assert snap["id"] == reply.pk
     assert snap["stable"] + snap["tail"]

@@ -7,7 +7,9 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from conversations import generation, services
+from conversations.context import Mode, plan_context
 from conversations.models import Message, Thread, UpstreamResponse
+from tests import turns as tests_turns
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -231,3 +233,30 @@ async def test_the_session_cache_choice_is_sent_and_cached_tokens_recorded(
     response = await response_of(second)
     assert second.settings_used["session_cache"] is enabled
     assert (response.cached_tokens > 1000) is enabled
+
+
+def _conversation_thread(owner, turns: int) -> Message:
+    """A thread of `turns` turns along its Conversation, and a new send's reply."""
+    thread = Thread.objects.create(owner=owner, conversation_id="conv_long")
+    for n in range(turns):
+        sent = services.message_send(thread=thread, author=owner, text=f"Q{n}")
+        tests_turns.finish(sent, f"A{n}")
+    thread.refresh_from_db()
+    thread.conversation_tip_id = thread.active_leaf_id
+    thread.save(update_fields=["conversation_tip"])
+    sent = services.message_send(thread=thread, author=owner, text="And rivers?")
+    return Message.objects.select_related("thread", "parent").get(pk=sent.reply.pk)
+
+
+@pytest.mark.django_db
+def test_a_turn_along_the_conversation_is_planned_without_reading_the_path(
+    alice, django_assert_num_queries
+):
+    # Every send plans its reply: a long thread's path (thousands of messages
+    # with their text) is read only when it is to be sent.
+    short, long = _conversation_thread(alice, 2), _conversation_thread(alice, 40)
+    with django_assert_num_queries(0):
+        plans = [plan_context(short), plan_context(long)]
+    assert [p.mode for p in plans] == [Mode.CONVERSATION, Mode.CONVERSATION]
+    assert plans[1].input == "And rivers?"
+    assert plans[1].conversation == "conv_long"

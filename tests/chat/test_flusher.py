@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from unittest.mock import ANY
 
 from conversations import flusher as flusher_module
@@ -106,3 +107,36 @@ async def test_a_finished_reply_sends_only_text_not_yet_shown(monkeypatch, setti
     ]
     assert "The end of the river." in sent[1]["tail"]
     assert frames.dirty == {}
+
+
+async def test_a_round_to_many_replies_is_followed_by_a_longer_pause(
+    monkeypatch, settings
+):
+    """A frame costs the same whatever it carries: with hundreds of replies
+    in a process, each gets fewer frames with more words in each."""
+    settings.CHAT_FRAME_INTERVAL_MS = 20
+    settings.CHAT_FRAME_RATE = 500
+    sent_at: dict[int, list[float]] = {}
+    all_sent = asyncio.Event()
+
+    async def record(thread_id, text, *, reply_id=None, seq=0):
+        sent_at.setdefault(reply_id, []).append(time.monotonic())
+        if len(sent_at) == 50 and all(len(t) == 1 for t in sent_at.values()):
+            all_sent.set()
+        return True
+
+    monkeypatch.setattr(flusher_module, "broadcast_quietly", record)
+    frames = FrameFlusher()
+    replies = [LiveReply(n, f"t{n}", text="Words") for n in range(50)]
+    for live in replies:
+        frames.poke(live)
+    await all_sent.wait()
+    for live in replies:
+        live.text += " and more words"
+        frames.poke(live)
+    await frames.task
+
+    first_round = min(times[0] for times in sent_at.values())
+    second_round = min(times[1] for times in sent_at.values())
+    # 50 frames at 500 a second: a tenth of a second, not the 20 ms interval.
+    assert second_round - first_round >= 50 / 500

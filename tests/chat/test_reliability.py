@@ -11,13 +11,14 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.db.backends import utils as db_utils
 
 from conversations import ratelimit, services
 from conversations.consumers import NOT_SAVED
 from conversations.context import CONTINUE_PROMPT
-from conversations.models import Message, UpstreamResponse
+from conversations.models import Message, Thread, UpstreamResponse
+from conversations.resilience import with_db_retry
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -437,3 +438,24 @@ async def test_a_wrong_key_is_clear_to_the_user_and_loud_for_operators(
     assert "refuses the credentials of this server: 1 reply failed" in page
     assert "DASHSCOPE_API_KEY" in page
     assert "sk-wrong" not in page
+
+
+@pytest.mark.django_db
+def test_a_retried_trip_makes_no_health_check_first(monkeypatch):
+    """Channels closes old connections around every trip to the database
+    thread, so a health check (`SELECT 1`, a round trip of its own) would
+    begin each one; a retried trip needs none: a dead connection fails its
+    first statement and the trip runs again."""
+    connection = connections["default"]  # the wrapper, not the proxy
+    checks: list[bool] = []
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "health_check_enabled", True)
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(True) or True)
+
+    # What close_old_connections() leaves for the next trip to do.
+    connection.health_check_done = False
+    assert with_db_retry(lambda: Thread.objects.count(), what="counting") == 0
+    assert checks == []
+    connection.health_check_done = False
+    Thread.objects.count()
+    assert checks == [True]

@@ -130,6 +130,49 @@ def test_replies_ending_while_the_worker_is_busy_are_embedded_together(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_replies_ending_a_moment_apart_share_one_call(
+    thread, alice, settings, monkeypatch
+):
+    """Three hundred replies end within seconds under load: each one's two
+    texts in a call of their own made the calls' fixed cost half of it."""
+    settings.EMBEDDINGS_AUTO = True
+    pairs = [
+        [say(thread, alice, f"Question {n} about rivers").pk for _ in range(2)]
+        for n in range(3)
+    ]
+    sizes: list[int] = []
+    real = gateway.embed_texts
+
+    async def embed_texts(texts):
+        sizes.append(len(texts))
+        return await real(texts)
+
+    monkeypatch.setattr(gateway, "embed_texts", embed_texts)
+    # A worker of its own: an earlier test's may be waiting on its queue.
+    worker = semantic._Worker()
+    monkeypatch.setattr(semantic, "_worker", worker)
+    taken = threading.Event()
+    real_get = worker.queue.get
+
+    def get(*args, **kwargs):
+        item = real_get(*args, **kwargs)
+        taken.set()
+        return item
+
+    monkeypatch.setattr(worker.queue, "get", get)
+    semantic.schedule_embedding(pairs[0])
+    # The worker holds the first reply's texts before the others end.
+    assert taken.wait(10)
+    semantic.schedule_embedding(pairs[1])
+    semantic.schedule_embedding(pairs[2])
+    semantic.wait_for_background_embedding()
+
+    assert sizes == [6]
+    embedded = set(MessageEmbedding.objects.values_list("message", flat=True))
+    assert embedded == {pk for pair in pairs for pk in pair}
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("idle_generations")
 async def test_a_reply_written_live_is_embedded_with_its_question(
     connect, thread, alice, settings

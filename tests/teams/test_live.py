@@ -13,6 +13,7 @@ from django.urls import reverse
 from conversations import consumers, services, teams
 from conversations.presence import CLOSE_ACCESS_LOST
 from tests import turns
+from tests.chat.conftest import frame_kind
 from tests.teams.conftest import membership
 
 pytestmark = [
@@ -47,7 +48,7 @@ async def closed_code(viewer) -> int:
 
 
 def is_frame(text: str) -> bool:
-    return text.startswith('{"t": "frame"')
+    return frame_kind(text) == "frame"
 
 
 async def test_who_may_open_the_socket(connect, shared_thread, alice, bob, carol, dave):
@@ -165,7 +166,7 @@ async def test_a_teammate_joining_mid_stream_gets_the_reply_so_far_then_live(
     await owner.until(lambda t: is_frame(t) and json.loads(t)["seq"] >= 3)
     teammate = await connect(bob, shared_thread)
     await teammate.send(action="sync", after="")
-    snap_text = await teammate.until(lambda t: t.startswith('{"t": "snap"'))
+    snap_text = await teammate.until(lambda t: frame_kind(t) == "snap")
     snap = json.loads(snap_text)
     assert snap["stable"] + snap["tail"]
     await teammate.until_final()
@@ -273,7 +274,7 @@ async def test_a_reply_generated_in_another_process_is_snapshotted_over_there(
     monkeypatch.setattr(consumers, "live_reply", lambda reply_id: None)
     teammate = await connect(bob, shared_thread)
     await teammate.send(action="sync", after="")
-    snap = json.loads(await teammate.until(lambda t: t.startswith('{"t": "snap"')))
+    snap = json.loads(await teammate.until(lambda t: frame_kind(t) == "snap"))
     assert snap["stable"] + snap["tail"]
     await teammate.until_final()
 
