@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations import access
 from conversations.models import (
     Message,
     Thread,
@@ -198,6 +199,7 @@ def message_send(
     """Store the user's message and an empty reply, before any upstream call.
 
     A `client_id` seen before returns the earlier send instead of a second turn.
+    Http404, as `access` answers, if `author` may not post in `thread`.
     """
     client_id = client_id[:64]
     text = validate_message_text(text)
@@ -249,8 +251,8 @@ def _message_send_atomic(
     edited: Message | None = None,
 ) -> Sent:
     # The row lock serialises sends to one thread, so two replies never
-    # interleave in its lineage.
-    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    # interleave in its lineage; whether the author may post is read with it.
+    thread = access.thread_for_poster_locked(author, thread.pk)
     # Checked again under the lock: a replay that waited for it while the
     # first send committed must return that send, not be refused as busy.
     if existing := _replay_or_ensure_idle(thread, client_id):
