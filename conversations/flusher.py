@@ -49,7 +49,9 @@ class FrameFlusher:
         self.task: asyncio.Task | None = None
         # The reply whose frame is being sent, and when that is done.
         self.sending: tuple[LiveReply, asyncio.Event] | None = None
-        # How many replies the last round had to send.
+        # How many replies the last round had to send: kept here, not in
+        # `_rounds`, which ends when a round leaves nothing to send and must
+        # not forget the last one when the next burst starts it again.
         self.round_size = 0
 
     def poke(self, live: LiveReply) -> None:
