@@ -267,11 +267,12 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         self, text: str, client_id: str, attachment_ids: list[int] | None = None
     ) -> services.Sent:
         # The send checks the author's rights as it locks the thread to write.
-        thread = self.thread
-
         def send() -> services.Sent:
             return services.message_send(
-                thread=thread, author=self.scope["user"], text=text, client_id=client_id
+                thread=self.thread,
+                author=self.scope["user"],
+                text=text,
+                client_id=client_id,
             )
 
         if not attachment_ids:
@@ -283,7 +284,7 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             if sent.created:
                 # Before the reply starts: its turn is decided by what is attached.
                 attachments.attachments_claim(
-                    thread=thread,
+                    thread=self.thread,
                     message=sent.user_message,
                     ids=attachment_ids,
                     uploader=self.scope["user"],

@@ -87,10 +87,8 @@ class WireSocket:
             # Nothing queued before it: write now, as asyncio's transports do.
             try:
                 sent = transport.socket.send(frame)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                sent = 0  # Twisted's write below meets the error and closes
+            except OSError:  # full (BlockingIOError), or broken: Twisted's
+                sent = 0  # write below waits, or meets the error and closes
             if sent == len(frame):
                 return True
             frame = frame[sent:]
