@@ -14,6 +14,8 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from conversations.hub import hub
+
 logger = logging.getLogger(__name__)
 
 STOP = "reply.stop"
@@ -63,6 +65,8 @@ class _Listener:
         live = live_reply(reply_id)
         if live is None or not isinstance(to, str):
             return
+        # Before the snapshot: every frame after it is published.
+        hub().followed_elsewhere(live.thread_id)
         await self.layer.send(
             to,
             {

@@ -18,9 +18,21 @@ of a thread when they change, when another process starts watching it, and
 a few times per `CHAT_PRESENCE_STALE_S`; names not heard of for that long
 (a process that died) are dropped.
 
+A reply's frames are published only while another process watches its
+thread: most threads are watched from one process, and each frame published
+was also read back by every process subscribed to the thread, the publisher
+included (bench/concurrency.py, one process on Redis held to half a core,
+100 streams: steady p95 45-57 ms when every frame was published, 21 ms now).
+Presence says who watches: a process starting to watch a thread announces
+itself before its page can ask for a snapshot, and one asking for a snapshot
+is taken as watching. Where this process has no viewer of the thread it hears
+no presence, so it publishes. Other broadcasts (new turns, ends, tool cards)
+always go. A page that misses a frame all the same sees its `at` skip and
+asks for a sync (static/js/chat.js).
+
 A process's broadcasts reach every viewer in the order they were made. A frame
 published while Redis is away is lost to the other processes only; their pages
-notice the silence and ask for a sync (static/js/chat.js).
+notice the silence and ask for a sync.
 """
 
 import asyncio
@@ -165,6 +177,8 @@ class Hub:
         self.remote: dict[str, dict[str, tuple[list[str], float]]] = {}
         # Threads whose presence is due to be shown: announce it too?
         self.presence_due: dict[str, bool] = {}
+        # Threads another process asked a reply's snapshot of (control.py).
+        self.followed: set[str] = set()
         self.relay = _Relay(self, settings.REDIS_URL) if settings.REDIS_URL else None
 
     async def join(self, thread_id: str, viewer: Viewer) -> None:
@@ -188,6 +202,7 @@ class Hub:
         if not viewers:
             del self.viewers[thread_id]
             self.remote.pop(thread_id, None)
+            self.followed.discard(thread_id)
             if self.relay is not None:
                 await self.relay.unsubscribe(thread_id)
 
@@ -198,8 +213,23 @@ class Hub:
 
     async def broadcast(self, thread_id: str, event: dict[str, Any]) -> None:
         await self.deliver(thread_id, event)
-        if self.relay is not None:
+        if self.relay is not None and (
+            "reply" not in event or self.watched_elsewhere(thread_id)
+        ):
             self.relay.publish(thread_id, event)
+
+    def watched_elsewhere(self, thread_id: str) -> bool:
+        """Whether another process may have viewers of the thread: it has said
+        so, or asked for a snapshot; unknown (so yes) without a viewer here."""
+        if thread_id not in self.viewers or thread_id in self.followed:
+            return True
+        return any(names for names, _ in self.remote.get(thread_id, {}).values())
+
+    def followed_elsewhere(self, thread_id: str) -> None:
+        """Another process's page follows the thread's reply from a snapshot:
+        the frames after it must reach that process, whatever presence said."""
+        if thread_id in self.viewers:
+            self.followed.add(thread_id)
 
     # --- presence ---------------------------------------------------------------
 

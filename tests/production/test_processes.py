@@ -5,11 +5,13 @@ is watched live on another, stopped from another, and a process killed
 mid-reply leaves that reply marked interrupted by another's sweep.
 """
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
 
 import pytest
+from redis.asyncio import Redis
 
 from simulator import SimulatorServer
 from simulator.answers import token_answer
@@ -171,6 +173,67 @@ async def test_a_killed_process_leaves_its_reply_interrupted_not_spinning(
     assert state["error_category"] == "process_lost"
     assert state["text"], "the partial text is kept"
     assert state["text"].split()[0] in final
+
+
+async def published_until(listener, predicate, wait: float = 30) -> list[dict]:
+    """What the processes published on a thread's Redis channel, up to and
+    including the first event `predicate` accepts."""
+    events: list[dict] = []
+    async with asyncio.timeout(wait):
+        while True:
+            message = await listener.get_message(
+                ignore_subscribe_messages=True, timeout=wait
+            )
+            if message is None:
+                continue
+            events.append(json.loads(message["data"]))
+            if predicate(events[-1]):
+                return events
+
+
+def is_end(event: dict) -> bool:
+    """The reply's final markup (a new turn's has its completed user message)."""
+    return 'data-role="assistant" data-status="completed"' in event.get("text", "")
+
+
+async def test_frames_go_through_redis_only_while_another_process_watches(
+    cluster, alice
+):
+    a, b = cluster.processes[:2]
+    thread = cluster.thread_create()
+    redis = Redis.from_url(cluster.env["REDIS_URL"])
+    listener = redis.pubsub()
+    await listener.subscribe(f"qtc.thread.{thread}")
+    try:
+        writer = await alice.socket(thread, via=a.url)
+        reply = "[[pace:ttft=0,tps=100]] [[tokens:60]] go"
+        await writer.send(action="send", message=reply, client_id="c1")
+        assert len(await _frames_until_final(writer)) > 1
+        # The reply's end is published after all its frames, in order: none was.
+        alone = await published_until(listener, is_end)
+        assert not [e for e in alone if "reply" in e and not is_end(e)]
+        assert any('data-role="user"' in e.get("text", "") for e in alone[:-1])
+
+        viewer = await alice.socket(thread, via=b.url)
+        # B announces its viewer; A's answer shows A has heard of it.
+        announced = await published_until(listener, lambda e: "ask" in e)
+        await published_until(listener, lambda e: "names" in e and "ask" not in e)
+        assert announced[-1]["names"] == ["alice"]
+        await writer.send(action="send", message=reply, client_id="c2")
+        final = await viewer.until_final()
+        assert "".join(token_answer(60)) in final
+        live = [f for f in viewer.frames() if f["t"] == "frame"]
+        assert len(live) > 1 and live[0]["at"] == 0, "followed from its first frame"
+        watched = await published_until(listener, is_end)
+        assert len([e for e in watched if e.get("reply") and not is_end(e)]) > 1
+    finally:
+        await listener.aclose()
+        await redis.aclose()
+
+
+async def _frames_until_final(socket: Socket) -> list[dict]:
+    await socket.until_final()
+    return [f for f in socket.frames() if f["t"] == "frame"]
 
 
 def shared_thread(cluster: Cluster) -> str:
