@@ -8,6 +8,7 @@ measured in the same run on the same machine (one wall clock).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -134,6 +135,49 @@ def start_app(
     )
     cluster.manage("collectstatic", "--noinput")
     return cluster
+
+
+class CpuCap:
+    """Holds a process to `share` of one core with a CPU cgroup of its own
+    (v1's `cpu` controller or v2's `cpu.max`; needs root). Over a 10 ms
+    period, so a process over its share waits milliseconds, not the 100 ms
+    of the default period.
+
+    What it is for: showing on a 2-core machine that two processes carry
+    twice what one does, by giving each half a core and leaving the other
+    core to the simulator, the client and PostgreSQL."""
+
+    PERIOD_US = 10_000
+
+    def __init__(self, pid: int, share: float, name: str) -> None:
+        quota = max(1_000, round(share * self.PERIOD_US))
+        v1 = Path("/sys/fs/cgroup/cpu")
+        if (v1 / "cpu.cfs_quota_us").exists():
+            self.path = v1 / name
+            self.path.mkdir(exist_ok=True)
+            (self.path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+        else:
+            self.path = Path("/sys/fs/cgroup") / name
+            self.path.mkdir(exist_ok=True)
+            (self.path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def throttled_s(self) -> float:
+        """Seconds the process waited for its share so far."""
+        stat = dict(
+            line.split()
+            for line in (self.path / "cpu.stat").read_text().splitlines()
+            if line.strip()
+        )
+        if "throttled_time" in stat:  # v1: nanoseconds
+            return int(stat["throttled_time"]) / 1e9
+        return int(stat.get("throttled_usec", 0)) / 1e6
+
+    def remove(self) -> None:
+        """Once its process has exited (a group with tasks cannot go)."""
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -5,10 +5,14 @@ or ends then), replies lost or short, and the CPU of the app processes, the
 simulator and this client.
 
     .venv/bin/python bench/concurrency.py --streams 50,100,200,300 [--processes 2]
+        [--cpu-share 0.5]
 
 One process: PostgreSQL + the in-memory layer. Two processes: PostgreSQL +
 Redis, each stream's socket on the process that generates it, alternating.
 The simulator and this client run on the same machine and take CPU too.
+`--cpu-share` holds each app process to that share of one core (a cgroup;
+root): how scale-out is shown on a machine with too few cores for two whole
+processes and their load.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 
 import uvloop
 from common import (
+    CpuCap,
     SeenWords,
     by_response,
     cpu_seconds,
@@ -96,12 +101,15 @@ async def run_point(
     ramp: float,
     words: int = WORDS,
     profile: str | None = None,
+    caps: list[CpuCap] | None = None,
 ) -> dict:
     processes = cluster.processes
     threads = cluster.threads_create(streams)
     clients = [await Client(p.url).login("alice") for p in processes]
     simulator.record()
     cpu_before = [cpu_seconds(p.process.pid) for p in processes]
+    caps = caps or []
+    throttled_before = [cap.throttled_s() for cap in caps]
     # The simulator and this client share the two cores: their CPU is printed
     # too, as a saturated machine delays frames whoever is at fault.
     others_before = (cpu_seconds(simulator.process.pid), _own_cpu())
@@ -139,6 +147,9 @@ async def run_point(
     cpu = [
         cpu_seconds(p.process.pid) - b
         for p, b in zip(processes, cpu_before, strict=True)
+    ]
+    throttled = [
+        cap.throttled_s() - b for cap, b in zip(caps, throttled_before, strict=True)
     ]
     simulator_cpu = cpu_seconds(simulator.process.pid) - others_before[0]
     client_cpu = _own_cpu() - others_before[1]
@@ -188,6 +199,8 @@ async def run_point(
         if spans
         else 0.0,
         "cpu_percent": [round(100 * c / wall) for c in cpu],
+        # Seconds each capped process waited for its share (--cpu-share).
+        "throttled_s": [round(t, 1) for t in throttled],
         "simulator_cpu_percent": round(100 * simulator_cpu / wall),
         "client_cpu_percent": round(100 * client_cpu / wall),
         "wall_s": round(wall, 1),
@@ -255,23 +268,52 @@ def main() -> None:
         " raw: flamegraph.pl or speedscope) and write each delta's send time and"
         " delay (PREFIX-<streams>-delays.json)",
     )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="Redis as the channel layer with one process too (two or more use it"
+        " anyway)",
+    )
+    parser.add_argument(
+        "--cpu-share",
+        type=float,
+        metavar="SHARE",
+        help="hold each app process to SHARE of one core (0.5: half), a CPU"
+        " cgroup of its own; needs root",
+    )
     args = parser.parse_args()
     simulator = start_simulator(ttft=0.35, tps=40)
     cluster = None
-    layer = "Redis" if args.processes > 1 else "in-memory layer"
-    print(f"Concurrent streams: {args.processes} process(es), PostgreSQL + {layer}")
+    redis = args.processes > 1 or args.redis
+    layer = "Redis" if redis else "in-memory layer"
+    cap_note = f", each held to {args.cpu_share:g} of a core" if args.cpu_share else ""
+    print(
+        f"Concurrent streams: {args.processes} process(es){cap_note},"
+        f" PostgreSQL + {layer}"
+    )
     print(
         "streams  peak  up_tps  deltas  frames  median_ms  p95_ms  p99_ms"
         "  steady_p95  lost  ttft_p95_s  app_cpu_%  sim_%  client_%  wall_s"
+        + ("  throttled_s" if args.cpu_share else "")
     )
+    caps: list[CpuCap] = []
     try:
-        cluster = start_app(simulator, redis=args.processes > 1)
+        cluster = start_app(simulator, redis=redis)
         for index in range(args.processes):
-            cluster.start(f"app{index}")
+            process = cluster.start(f"app{index}").process
+            if args.cpu_share:
+                name = f"qtc-bench-{os.getpid()}-{index}"
+                caps.append(CpuCap(process.pid, args.cpu_share, name))
         for streams in [int(s) for s in args.streams.split(",")]:
             point = asyncio.run(
                 run_point(
-                    cluster, simulator, streams, args.ramp, args.words, args.profile
+                    cluster,
+                    simulator,
+                    streams,
+                    args.ramp,
+                    args.words,
+                    args.profile,
+                    caps,
                 ),
                 # The client shares the cores with the app it measures.
                 loop_factory=uvloop.new_event_loop,
@@ -289,12 +331,15 @@ def main() -> None:
                 f"  {p['steady_p95_ms']:>10.1f}  {p['lost']:>4}"
                 f"  {p['ttft_p95_s']:>10.2f}"
                 f"  {cpu:>9}  {p['simulator_cpu_percent']:>5}"
-                f"  {p['client_cpu_percent']:>8}  {p['wall_s']:>6}",
+                f"  {p['client_cpu_percent']:>8}  {p['wall_s']:>6}"
+                + (f"  {'+'.join(map(str, p['throttled_s']))}" if caps else ""),
                 flush=True,
             )
     finally:
         if cluster is not None:
             cluster.stop()
+        for cap in caps:
+            cap.remove()
         simulator.stop()
 
 
