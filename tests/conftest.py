@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from simulator import SimulatorServer
 
@@ -17,6 +18,16 @@ def _fresh_channel_layer() -> Iterator[None]:
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    # Nearly every test makes its users, and Django's PBKDF2 takes ~0.3 s a
+    # password here: most of the suite's time. No test is about the hasher; the
+    # servers the browser and production tests start keep the real one.
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
 
 
 @pytest.fixture(scope="session")
