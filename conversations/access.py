@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import Expression, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -95,18 +95,14 @@ def thread_for_poster(user: AnyUser, thread_id: object) -> Thread:
     return thread
 
 
-def thread_for_poster_locked(
-    user: AnyUser, thread_id: object, *, facts: dict[str, Expression] | None = None
-) -> Thread:
-    """`thread_for_poster`, read under the thread's row lock (in a transaction),
-    annotated with `facts`.
+def thread_for_poster_locked(user: AnyUser, thread_id: object) -> Thread:
+    """`thread_for_poster`, read under the thread's row lock (in a transaction).
 
     A send locks the thread it writes to anyway: its rights are read there,
     at the moment it writes, in one query where the owner's send made two.
     """
     try:
-        locked = Thread.objects.select_for_update().annotate(**(facts or {}))
-        thread = locked.get(pk=thread_id)
+        thread = Thread.objects.select_for_update().get(pk=thread_id)
     except (Thread.DoesNotExist, ValueError, TypeError, ValidationError):
         raise _not_found() from None
     if not can_post(user, thread):

@@ -15,13 +15,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from conversations import gateway
 from conversations.context import rebuilt_input
 from conversations.models import Attachment, Message, Thread
-from conversations.selectors import known_absent, path_to
+from conversations.selectors import path_to
 
 logger = logging.getLogger(__name__)
 
@@ -195,16 +195,10 @@ def known_none(message: Message) -> None:
     cache["attachments"] = Attachment.objects.none()
 
 
-def thread_documents(thread: Thread | OuterRef) -> QuerySet[Attachment]:
-    return Attachment.objects.filter(
-        thread=thread, kind=Attachment.Kind.DOCUMENT, message__isnull=False
+def thread_documents(thread: Thread) -> QuerySet[Attachment]:
+    return thread.attachments.filter(
+        kind=Attachment.Kind.DOCUMENT, message__isnull=False
     ).exclude(upstream_file_id="")
-
-
-def documents_fact() -> dict[str, Exists]:
-    """An annotation for a thread: has it documents (`turn_attachments`
-    asks no more where it has none)."""
-    return {"has_documents": Exists(thread_documents(OuterRef("pk")))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,22 +219,15 @@ def turn_attachments(reply: Message) -> TurnAttachments:
     assert user_message is not None
     images = []
     # .all(): a send has them prefetched already, for its markup.
-    attached = user_message.attachments.all()
-    for attachment in attached:
+    for attachment in user_message.attachments.all():
         if attachment.kind != Attachment.Kind.IMAGE:
             continue
         with attachment.file.open("rb") as handle:
             data = base64.b64encode(handle.read()).decode()
         images.append(f"data:{attachment.content_type};base64,{data}")
-    # A document attached to this message came after its thread was read.
-    if known_absent(reply.thread, "has_documents") and not any(
-        a.kind == Attachment.Kind.DOCUMENT for a in attached
-    ):
-        file_ids: tuple[str, ...] = ()
-    else:
-        file_ids = tuple(
-            thread_documents(reply.thread).values_list("upstream_file_id", flat=True)
-        )
+    file_ids = tuple(
+        thread_documents(reply.thread).values_list("upstream_file_id", flat=True)
+    )
     history: list[dict] = []
     if images or file_ids:
         history = rebuilt_input(path_to(reply.thread_id, user_message.pk))

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Message, TeamQuota, UpstreamResponse, UserQuota
-from conversations.selectors import known_absent
 from conversations.usage import charged_to
 
 QUOTA_CATEGORY = "quota"
@@ -81,32 +80,14 @@ def quota_refusal(*, user: AbstractBaseUser | None) -> str | None:
     return None
 
 
-def quota_facts(user: AbstractBaseUser) -> dict[str, Exists]:
-    """Annotations for a thread about to get a reply charged to `user`: has
-    the user a budget, has the thread's team one (`quota_refusal_for_reply`
-    asks no more where neither has)."""
-    return {
-        "user_has_quota": Exists(UserQuota.objects.filter(user=user)),
-        "team_has_quota": Exists(TeamQuota.objects.filter(team=OuterRef("team_id"))),
-    }
-
-
 def quota_refusal_for_reply(reply: Message) -> str | None:
     """The refusal for a reply about to be generated, charged as usage is
-    (`reply` loaded with its parent's author and its thread's owner, its
-    thread perhaps with `quota_facts` for that user)."""
-    thread = reply.thread
+    (`reply` loaded with its parent's author and its thread's owner)."""
     parent = reply.parent
-    user = parent.author if parent and parent.author else thread.owner
-    refusal = None
-    if not known_absent(thread, "user_has_quota"):
-        refusal = quota_refusal(user=user)
-    if (
-        refusal is None
-        and thread.team_id is not None
-        and not known_absent(thread, "team_has_quota")
-    ):
-        refusal = team_quota_refusal(team_id=thread.team_id)
+    user = parent.author if parent and parent.author else reply.thread.owner
+    refusal = quota_refusal(user=user)
+    if refusal is None and reply.thread.team_id is not None:
+        refusal = team_quota_refusal(team_id=reply.thread.team_id)
     return refusal
 
 

@@ -3,21 +3,10 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from conversations.access import AnyUser, threads_visible_to
 from conversations.models import Message, Thread
-
-
-def known_absent(instance: Model, fact: str) -> bool:
-    """Whether the query that loaded `instance` found none of what `fact`
-    names (an `Exists` annotated as `fact`, False); False if it did not ask.
-
-    A send asks its turn's questions in the query that locks its thread
-    (`services.turn_facts`): on a busy process each query of a send waits
-    behind every other send's (bench/concurrency.py), and mostly the answer
-    is "none"."""
-    return instance.__dict__.get(fact) is False
 
 
 def sidebar_threads(user: AnyUser, *, archived: bool = False) -> QuerySet[Thread]:

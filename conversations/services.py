@@ -9,11 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, attachments, quotas
+from conversations import access
 from conversations.models import (
     Message,
     Thread,
@@ -23,7 +23,7 @@ from conversations.models import (
 )
 from conversations.notify import thread_access_changed
 from conversations.rendering import render_markdown
-from conversations.selectors import known_absent, latest_leaf_under
+from conversations.selectors import latest_leaf_under
 
 EMPTY_MESSAGE = _("Type a message before sending.")
 MESSAGE_TOO_LONG = _(
@@ -133,9 +133,7 @@ def _settings_snapshot(thread: Thread) -> dict[str, Any]:
         "tool_choice": thread.tool_choice,
         "session_cache": thread.session_cache,
         # Labels only: an MCP server's URL and headers stay in its own row.
-        "mcp_servers": []
-        if known_absent(thread, "has_mcp_servers")
-        else sorted(s.label for s in thread.mcp_servers.all()),
+        "mcp_servers": sorted(s.label for s in thread.mcp_servers.all()),
     }
 
 
@@ -180,39 +178,13 @@ def _replay_of(user_message: Message | None) -> Sent | None:
     return Sent(user_message, reply, created=False)
 
 
-def _replayed_or_busy(client_id: str) -> Q:
-    """Messages of a thread that make a send a replay or refuse it."""
+def _replay_or_ensure_idle(thread: Thread, client_id: str) -> Sent | None:
+    """The earlier send of `client_id`, if any; else refuse while a reply is
+    being written. One query for both: every send asks (under the lock)."""
     wanted = Q(role=Message.Role.ASSISTANT, status=Message.Status.STREAMING)
     if client_id:
         wanted |= Q(role=Message.Role.USER, client_id=client_id)
-    return wanted
-
-
-def turn_facts(author: AbstractBaseUser, client_id: str) -> dict[str, Exists]:
-    """What a send and its turn would each ask in a query of its own, asked
-    instead in the query that locks the thread: is it a replay or is a reply
-    being written, has the thread MCP servers or documents, has the author
-    or the team a budget. One query where there were five; sends wait behind
-    each other's queries on the database thread (bench/concurrency.py)."""
-    thread = OuterRef("pk")
-    return {
-        "replayed_or_busy": Exists(
-            Message.objects.filter(_replayed_or_busy(client_id), thread=thread)
-        ),
-        "has_mcp_servers": Exists(
-            Thread.mcp_servers.through.objects.filter(thread=thread)
-        ),
-        **attachments.documents_fact(),
-        **quotas.quota_facts(author),
-    }
-
-
-def _replay_or_ensure_idle(thread: Thread, client_id: str) -> Sent | None:
-    """The earlier send of `client_id`, if any; else refuse while a reply is
-    being written. One query for both, none where the lock's said neither."""
-    if known_absent(thread, "replayed_or_busy"):
-        return None
-    found = list(thread.messages.filter(_replayed_or_busy(client_id)))
+    found = list(thread.messages.filter(wanted))
     replay = _replay_of(next((m for m in found if m.role == Message.Role.USER), None))
     if replay is not None:
         return replay
@@ -280,9 +252,7 @@ def _message_send_atomic(
 ) -> Sent:
     # The row lock serialises sends to one thread, so two replies never
     # interleave in its lineage; whether the author may post is read with it.
-    thread = access.thread_for_poster_locked(
-        author, thread.pk, facts=turn_facts(author, client_id)
-    )
+    thread = access.thread_for_poster_locked(author, thread.pk)
     # Checked again under the lock: a replay that waited for it while the
     # first send committed must return that send, not be refused as busy.
     if existing := _replay_or_ensure_idle(thread, client_id):
