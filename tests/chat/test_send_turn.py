@@ -91,12 +91,18 @@ def test_a_send_that_waited_for_the_lock_sees_the_reply_written_meanwhile(alice)
         # A first send, its transaction still open: the thread stays locked.
         send(thread, alice, client_id="c1")
         waiter.start()
-        deadline = time.monotonic() + 10
-        with connection.cursor() as cursor:
-            while True:  # until the second send waits for the lock
-                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                if cursor.fetchone()[0] or time.monotonic() > deadline:
-                    break
-                time.sleep(0.01)
+        assert _until_a_lock_is_awaited(), "the second send never waited"
     waiter.join(timeout=10)
     assert outcome == {"refused": str(services.REPLY_IN_PROGRESS)}
+
+
+def _until_a_lock_is_awaited(timeout: float = 10) -> bool:
+    """Poll PostgreSQL's live lock table until some backend waits for a lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.01)  # a poll interval: the wait is on the condition
+    return False
