@@ -1,8 +1,8 @@
 """Concurrent streams: N simultaneous replies (40 deltas/s, 500 deltas each),
 p95 delay from the simulator sending a delta to a websocket client seeing it
 (all deltas, and only those sent while every stream was streaming: no starts
-or ends then), replies lost or short, and the CPU of the app processes, the
-simulator and this client.
+or ends then), replies lost or short, and the CPU of the app processes, of
+their send workers, of the simulator and of this client.
 
     .venv/bin/python bench/concurrency.py --streams 50,100,200,300 [--processes 2]
         [--cpu-share 0.5]
@@ -38,7 +38,7 @@ from common import (
     visible_words,
 )
 
-from tests.production.cluster import Client
+from tests.production.cluster import Client, descendants
 
 DELTAS = 500
 # Prose of this many words, in deltas of 1-4 words: ~500 deltas. The question
@@ -108,6 +108,8 @@ async def run_point(
     clients = [await Client(p.url).login("alice") for p in processes]
     simulator.record()
     cpu_before = [cpu_seconds(p.process.pid) for p in processes]
+    # Their send workers (conversations/workers.py), started by the logins.
+    workers_before = _workers_cpu(processes)
     caps = caps or []
     throttled_before = [cap.throttled_s() for cap in caps]
     # The simulator and this client share the two cores: their CPU is printed
@@ -148,6 +150,7 @@ async def run_point(
         cpu_seconds(p.process.pid) - b
         for p, b in zip(processes, cpu_before, strict=True)
     ]
+    workers_cpu = _workers_cpu(processes) - workers_before
     throttled = [
         cap.throttled_s() - b for cap, b in zip(caps, throttled_before, strict=True)
     ]
@@ -199,6 +202,7 @@ async def run_point(
         if spans
         else 0.0,
         "cpu_percent": [round(100 * c / wall) for c in cpu],
+        "workers_cpu_percent": round(100 * workers_cpu / wall),
         # Seconds each capped process waited for its share (--cpu-share).
         "throttled_s": [round(t, 1) for t in throttled],
         "simulator_cpu_percent": round(100 * simulator_cpu / wall),
@@ -229,6 +233,12 @@ def _while_all_streamed(
         return []
     first, last = max(a for a, _, _ in spans), min(b for _, b, _ in spans)
     return [delay for at, delay in timed if first <= at <= last]
+
+
+def _workers_cpu(processes) -> float:
+    return sum(
+        cpu_seconds(child) for p in processes for child in descendants(p.process.pid)
+    )
 
 
 def _own_cpu() -> float:
@@ -293,8 +303,8 @@ def main() -> None:
     )
     print(
         "streams  peak  up_tps  deltas  frames  median_ms  p95_ms  p99_ms"
-        "  steady_p95  lost  ttft_p95_s  app_cpu_%  sim_%  client_%  wall_s"
-        + ("  throttled_s" if args.cpu_share else "")
+        "  steady_p95  lost  ttft_p95_s  app_cpu_%  workers_%  sim_%  client_%"
+        "  wall_s" + ("  throttled_s" if args.cpu_share else "")
     )
     caps: list[CpuCap] = []
     try:
@@ -330,7 +340,8 @@ def main() -> None:
                 f"  {p['p95_ms']:>6.1f}  {p['p99_ms']:>6.1f}"
                 f"  {p['steady_p95_ms']:>10.1f}  {p['lost']:>4}"
                 f"  {p['ttft_p95_s']:>10.2f}"
-                f"  {cpu:>9}  {p['simulator_cpu_percent']:>5}"
+                f"  {cpu:>9}  {p['workers_cpu_percent']:>9}"
+                f"  {p['simulator_cpu_percent']:>5}"
                 f"  {p['client_cpu_percent']:>8}  {p['wall_s']:>6}"
                 + (f"  {'+'.join(map(str, p['throttled_s']))}" if caps else ""),
                 flush=True,

@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from conversations import workers  # noqa: E402
 from conversations.i18n import WebsocketLocaleMiddleware  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 from conversations.socket_auth import socket_auth_stack  # noqa: E402
@@ -17,7 +18,8 @@ from conversations.sweep import maintenance_start  # noqa: E402
 
 
 class StartMaintenance:
-    """Starts this process's heartbeats and reply sweep on its first connection.
+    """Starts this process's heartbeats, reply sweep and send workers on its
+    first connection.
 
     Daphne has no lifespan events, so the first request or websocket (a health
     probe, typically) is the earliest moment there is an event loop to run on.
@@ -28,6 +30,7 @@ class StartMaintenance:
 
     async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
         maintenance_start()
+        workers.warm()
         return await self.app(scope, receive, send)
 
 

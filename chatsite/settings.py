@@ -251,6 +251,17 @@ if CHAT_SWEEP_INTERVAL_S and CHAT_STALE_AFTER_S < 2 * CHAT_SWEEP_INTERVAL_S:
         "replies would be swept between two heartbeats."
     )
 
+# A send's database trip runs in this many worker processes of each server
+# process, at a lower CPU priority than its streams (conversations/workers.py);
+# 0 runs it on the server process's own database thread. None by default on
+# SQLite: it takes one writer at a time, so a worker would only wait its turn.
+CHAT_SEND_WORKERS = config.read_int(
+    "CHAT_SEND_WORKERS",
+    0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 1,
+    minimum=0,
+    maximum=32,
+)
+
 # Viewers on another process are shown until that process has not mentioned
 # them for this long (it died without saying goodbye); announced every third.
 CHAT_PRESENCE_STALE_S = config.read_float(

@@ -7,19 +7,16 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.db import transaction
-from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, attachments, control, generation, ratelimit, services
+from conversations import access, control, generation, ratelimit, sends, services
 from conversations.broadcast import thread_broadcast, thread_group
 from conversations.frames import (
     composer_error_html,
     messages_append_html,
     messages_replace_html,
     reply_final_html,
-    turn_append_html,
 )
 from conversations.live import live_reply
 from conversations.models import Message, Thread
@@ -205,10 +202,15 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
         if not isinstance(text, str) or not isinstance(client_id, str):
             await self._error(MALFORMED)
             return
-        attachment_ids = _attachment_ids(content.get("attachments"))
         try:
-            sent, html, turn = await database_sync_to_async(self._store_and_render)(
-                text, client_id, attachment_ids
+            sent, html, turn = await sends.message_send_trip(
+                sends.Send(
+                    author=self.scope["user"],
+                    thread=self.thread,
+                    text=text,
+                    client_id=client_id,
+                    attachment_ids=_attachment_ids(content.get("attachments")),
+                )
             )
         except Http404:
             await self._error(NOT_ALLOWED)
@@ -224,72 +226,6 @@ class ThreadConsumer(CoViewing, AsyncWebsocketConsumer):
             await self._broadcast(html)
         await self.send(text_data=composer_error_html(""))
         generation.reply_start(sent.reply.pk, self.thread.pk, turn=turn, lone=True)
-
-    def _store_and_render(
-        self, text: str, client_id: str, attachment_ids: list[int] | None
-    ) -> tuple[services.Sent, str, generation.Turn | str | None]:
-        """The send, the new turn's markup and what its reply is to be
-        written from, in one trip to the database thread: with hundreds of
-        people sending at once, every trip waits behind theirs
-        (bench/concurrency.py)."""
-        # Retried through a short database outage. Storing and rendering are
-        # separate steps: a store that committed is never redone (it would
-        # come back as a replay and the reply would never start).
-        sent = with_db_retry(
-            lambda: self._store_send(text, client_id, attachment_ids),
-            what="storing a message",
-        )
-        if not sent.created:
-            return sent, "", None
-
-        def render() -> str:
-            # Its markup and its reply's turn both read them: one query, or
-            # none when nothing was attached.
-            if attachment_ids:
-                prefetch_related_objects([sent.user_message], "attachments")
-            else:
-                attachments.known_none(sent.user_message)
-            return turn_append_html(sent.user_message, sent.reply)
-
-        try:
-            html = with_db_retry(render, what="rendering a message")
-        except TRANSIENT:
-            html = ""  # pages catch up by sync; the reply must start regardless
-        try:
-            turn = generation.turn_load(sent.reply, new=True)
-        except Exception:
-            # The reply loads it again itself: retried through an outage, and
-            # ended as failed (not left spinning) if it cannot be.
-            turn = None
-        return sent, html, turn
-
-    def _store_send(
-        self, text: str, client_id: str, attachment_ids: list[int] | None = None
-    ) -> services.Sent:
-        # The send checks the author's rights as it locks the thread to write.
-        def send() -> services.Sent:
-            return services.message_send(
-                thread=self.thread,
-                author=self.scope["user"],
-                text=text,
-                client_id=client_id,
-            )
-
-        if not attachment_ids:
-            return send()  # its own transaction (a savepoint here costs two trips)
-        # One transaction: a retry after an outage redoes the send and its
-        # attachments together, never a stored send without its attachments.
-        with transaction.atomic():
-            sent = send()
-            if sent.created:
-                # Before the reply starts: its turn is decided by what is attached.
-                attachments.attachments_claim(
-                    thread=self.thread,
-                    message=sent.user_message,
-                    ids=attachment_ids,
-                    uploader=self.scope["user"],
-                )
-        return sent
 
     def _reply_for(self, content: dict[str, Any]) -> Message:
         thread = access.thread_for_poster(self.scope["user"], self.thread.pk)

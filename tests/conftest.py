@@ -77,6 +77,10 @@ def _quiet_background_work(settings, tmp_path_factory) -> None:
     # uploads go to a scratch directory. Tests of those paths turn them on.
     settings.EMBEDDINGS_AUTO = False
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+    # Sends on the test's own database thread: a send worker is a process of
+    # its own, reading the settings from the environment, not the test's
+    # database. The servers the browser and production tests start use them.
+    settings.CHAT_SEND_WORKERS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,7 @@ def settings_error(**env: str) -> str:
             {"CHAT_FRAME_INTERVAL_MS": "fast"},
             "CHAT_FRAME_INTERVAL_MS='fast' is not valid",
         ),
+        ({"CHAT_SEND_WORKERS": "-1"}, "CHAT_SEND_WORKERS='-1' is not valid"),
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
     ],
@@ -50,6 +51,28 @@ def test_a_bad_value_is_a_clear_improperly_configured(env, message):
 
 def test_defaults_are_the_embedded_ones():
     assert settings_error() == ""
+
+
+def setting(name: str, **env: str) -> str:
+    """A setting's value as a fresh interpreter reads it with `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import chatsite.settings as s; print(s.{name})"],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_sends_have_a_worker_process_on_postgresql_and_none_on_sqlite():
+    postgres = "postgres://qtc@db.example/qtc"
+    assert setting("CHAT_SEND_WORKERS") == "0"
+    assert setting("CHAT_SEND_WORKERS", DATABASE_URL=postgres) == "1"
+    assert (
+        setting("CHAT_SEND_WORKERS", DATABASE_URL=postgres, CHAT_SEND_WORKERS="0")
+        == "0"
+    )
+    assert setting("CHAT_SEND_WORKERS", CHAT_SEND_WORKERS="2") == "2"
 
 
 def test_a_secret_never_appears_in_the_error(monkeypatch):

@@ -15,13 +15,15 @@ import re
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import pytest
 
 from tests.browser.liveserver import (
     REPO,
@@ -40,6 +42,40 @@ def production_urls() -> tuple[str, str] | None:
     if database.startswith(("postgres://", "postgresql://")) and redis:
         return database, redis
     return None
+
+
+needs_production = pytest.mark.skipif(
+    production_urls() is None,
+    reason="needs PostgreSQL and Redis (DATABASE_URL=postgres://..., REDIS_URL): "
+    "separate processes cannot share SQLite's in-memory test database or the "
+    "in-memory layer; runs in the production pass of `make test`",
+)
+
+
+@contextmanager
+def cluster_running(
+    upstream_url: str,
+    names: Iterable[str],
+    *,
+    suffix: str = "cluster",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Cluster]:
+    """A cluster on the production URLs with a process started per name."""
+    urls = production_urls()
+    assert urls is not None
+    cluster = start_cluster(
+        upstream_url=upstream_url,
+        database_url=urls[0],
+        redis_url=urls[1],
+        suffix=suffix,
+        extra_env=extra_env,
+    )
+    try:
+        for name in names:
+            cluster.start(name)
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def _fresh_database(url: str, suffix: str) -> tuple[str, Callable[[], None]]:
@@ -138,6 +174,19 @@ class Cluster:
             "print(services.thread_create(owner=u).pk)"
         )
 
+    def thread_shared(self, role: str = "member") -> str:
+        """A thread of alice's shared with a team bob is in, with `role`."""
+        return self.shell(
+            "from django.contrib.auth import get_user_model; "
+            "from conversations import services, teams; "
+            "U = get_user_model(); a = U.objects.get(username='alice'); "
+            "team = teams.team_create(name='Hydrology', owner=a); "
+            "owner = team.memberships.get(user=a); "
+            f"teams.member_add(team=team, actor=owner, username='bob', role={role!r}); "
+            "t = services.thread_create(owner=a); "
+            "teams.thread_share(thread=t, owner=a, team=team); print(t.pk)"
+        )
+
     def threads_create(self, count: int, owner: str = "alice") -> list[str]:
         """`count` new threads of `owner`'s (one process start for all)."""
         out = self.manage(
@@ -164,6 +213,19 @@ class Cluster:
             ).fetchone()
         assert row is not None, f"no reply {reply_id}"
         return dict(zip(("status", "text", "error_category"), row, strict=True))
+
+
+def descendants(pid: int) -> list[int]:
+    """A process's children, theirs, and so on (its send workers, say)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended
+            continue
+        for child in map(int, children):
+            found += [child, *descendants(child)]
+    return found
 
 
 def start_cluster(
@@ -235,14 +297,16 @@ class Client:
             assert response.status == 302, f"login failed: {response.status}"
         return self
 
-    async def socket(self, thread_id: str, *, via: str | None = None) -> Socket:
+    async def socket(
+        self, thread_id: str, *, via: str | None = None, language: str = "en"
+    ) -> Socket:
         """The thread's websocket on this client's server (or `via`, another one
         of the cluster: the session is in the shared database)."""
         base = via or self.base_url
         cookies = "; ".join(f"{c.key}={c.value}" for c in self.session.cookie_jar)
         ws = await self.session.ws_connect(
             "ws" + base.removeprefix("http") + f"/ws/threads/{thread_id}/",
-            headers={"Origin": base, "Cookie": cookies},
+            headers={"Origin": base, "Cookie": cookies, "Accept-Language": language},
             max_msg_size=0,
         )
         return Socket(ws)

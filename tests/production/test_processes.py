@@ -19,17 +19,11 @@ from tests.production.cluster import (
     Client,
     Cluster,
     Socket,
-    production_urls,
-    start_cluster,
+    cluster_running,
+    needs_production,
 )
 
-URLS = production_urls()
-pytestmark = pytest.mark.skipif(
-    URLS is None,
-    reason="needs PostgreSQL and Redis (DATABASE_URL=postgres://..., REDIS_URL): "
-    "separate processes cannot share SQLite's or the in-memory layer's state; "
-    "runs in the production pass of `make test`",
-)
+pytestmark = needs_production
 SECRET_KEY = "cluster-test-secret-key-0123456789-abcdefghijklmnop"
 # Short enough that a dead process's reply is swept within a test's patience,
 # long enough that a process busy starting up is not taken for dead.
@@ -46,25 +40,10 @@ FAST_SWEEP = {
 
 @pytest.fixture(scope="module")
 def cluster(upstream_server: SimulatorServer) -> Iterator[Cluster]:
-    assert URLS is not None
-    database_url, redis_url = URLS
-    cluster = start_cluster(
-        upstream_url=upstream_server.base_url,
-        database_url=database_url,
-        redis_url=redis_url,
-        extra_env=FAST_SWEEP,
-    )
-    cluster.start("a")
-    cluster.start("b")
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-async def alice(cluster: Cluster) -> Iterator[Client]:
-    client = await Client(cluster.processes[0].url).login("alice")
-    yield client
-    await client.close()
+    with cluster_running(
+        upstream_server.base_url, ["a", "b"], extra_env=FAST_SWEEP
+    ) as cluster:
+        yield cluster
 
 
 def is_frame(text: str) -> bool:
@@ -236,20 +215,6 @@ async def _frames_until_final(socket: Socket) -> list[dict]:
     return [f for f in socket.frames() if f["t"] == "frame"]
 
 
-def shared_thread(cluster: Cluster) -> str:
-    """A thread of alice's shared with a team bob is in."""
-    return cluster.shell(
-        "from django.contrib.auth import get_user_model; "
-        "from conversations import services, teams; "
-        "U = get_user_model(); a = U.objects.get(username='alice'); "
-        "team = teams.team_create(name='Hydrology', owner=a); "
-        "owner = team.memberships.get(user=a); "
-        "teams.member_add(team=team, actor=owner, username='bob', role='member'); "
-        "t = services.thread_create(owner=a); "
-        "teams.thread_share(thread=t, owner=a, team=team); print(t.pk)"
-    )
-
-
 def presence_names(text: str) -> list[str] | None:
     if not text.startswith('<div id="presence"'):
         return None
@@ -263,7 +228,7 @@ async def presence_becomes(socket: Socket, names: list[str], wait: float = 10) -
 async def test_viewers_on_every_process_see_each_other_and_the_dead_go(cluster, alice):
     a = cluster.processes[0]
     doomed = cluster.start("presence-doomed")
-    thread = shared_thread(cluster)
+    thread = cluster.thread_shared()
     bob = await Client(a.url).login("bob")
     try:
         alice_on_a = await alice.socket(thread, via=a.url)
