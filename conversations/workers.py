@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 # Niceness of a worker: its sends wait while the streams need the cores.
 NICE = 10
+# What the calls need, imported as a worker starts: unpickling the first call
+# imported it, the openai SDK with it, ~1 s of that send (py-spy of a worker).
+PRELOAD = ("conversations.sends",)
 
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
@@ -93,6 +97,8 @@ def _start(server: int) -> None:
     import django
 
     django.setup()
+    for module in PRELOAD:
+        import_module(module)
 
 
 def _exit_with(server: int) -> None:
