@@ -3,8 +3,8 @@
 A send is ~10 ms of Django ORM work. On the process that streams, it holds the
 GIL its event loop needs: 300 sends in a second delayed every live stream's
 frames by as much (bench/concurrency.py, README "Benchmarks"). In a worker
-process at a lower CPU priority, the streams come first: the operating system
-gives the worker what the streaming process leaves.
+process it takes none of that GIL, and at a lower CPU priority the streams
+come first wherever cores are short.
 
 The workers are the same program: they read the same settings from the same
 environment. A call's function must be importable by name, and its arguments,
