@@ -19,7 +19,7 @@ from conversations.frames import turn_append_html
 from conversations.models import Thread
 from conversations.resilience import TRANSIENT, with_db_retry
 
-Trip = tuple[services.Sent, str, "generation.Turn | str | None"]
+Trip = tuple[services.Sent, str, generation.Turn | str | None]
 
 
 @dataclass(frozen=True, slots=True)

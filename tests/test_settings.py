@@ -8,15 +8,20 @@ import pytest
 from chatsite import config
 
 
-def settings_error(**env: str) -> str:
-    """Import the settings in a fresh interpreter with `env`; return stderr."""
-    result = subprocess.run(
-        [sys.executable, "-c", "import chatsite.settings"],
+def fresh_settings(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter that reads the settings with `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import chatsite.settings as s; {code}"],
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def settings_error(**env: str) -> str:
+    """Import the settings in a fresh interpreter with `env`; return stderr."""
+    result = fresh_settings("", env)
     return result.stderr if result.returncode else ""
 
 
@@ -55,13 +60,9 @@ def test_defaults_are_the_embedded_ones():
 
 def setting(name: str, **env: str) -> str:
     """A setting's value as a fresh interpreter reads it with `env`."""
-    return subprocess.run(
-        [sys.executable, "-c", f"import chatsite.settings as s; print(s.{name})"],
-        env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    result = fresh_settings(f"print(s.{name})", env)
+    result.check_returncode()
+    return result.stdout.strip()
 
 
 def test_sends_have_a_worker_process_on_postgresql_and_none_on_sqlite():
