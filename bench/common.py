@@ -185,6 +185,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of this machine's PostgreSQL so far: its processes now, and
+    through the postmaster's children's times, those that have ended
+    (connections closed, autovacuum workers)."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, rest = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:  # gone meanwhile
+            continue
+        if head.endswith("(postgres"):
+            processes[int(entry.name)] = [int(f) for f in rest.split()[1:15]]
+    ticks = 0
+    for fields in processes.values():
+        ticks += fields[10] + fields[11]  # utime, stime
+        if fields[0] not in processes:  # the postmaster: add its children's
+            ticks += fields[12] + fields[13]  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -2,7 +2,7 @@
 p95 delay from the simulator sending a delta to a websocket client seeing it
 (all deltas, and only those sent while every stream was streaming: no starts
 or ends then), replies lost or short, and the CPU of the app processes, of
-their send workers, of the simulator and of this client.
+their send workers, of the simulator, of this client and of PostgreSQL.
 
     .venv/bin/python bench/concurrency.py --streams 50,100,200,300 [--processes 2]
         [--cpu-share 0.5]
@@ -33,6 +33,7 @@ from common import (
     delta_delays,
     marker_of,
     percentile,
+    postgres_cpu_seconds,
     start_app,
     start_simulator,
     visible_words,
@@ -114,7 +115,11 @@ async def run_point(
     throttled_before = [cap.throttled_s() for cap in caps]
     # The simulator and this client share the two cores: their CPU is printed
     # too, as a saturated machine delays frames whoever is at fault.
-    others_before = (cpu_seconds(simulator.process.pid), _own_cpu())
+    others_before = (
+        cpu_seconds(simulator.process.pid),
+        _own_cpu(),
+        postgres_cpu_seconds(),
+    )
     wall = time.monotonic()
     # Starts spread over `ramp` seconds, as people do not press Send together.
     start = time.monotonic() + 2
@@ -156,6 +161,7 @@ async def run_point(
     ]
     simulator_cpu = cpu_seconds(simulator.process.pid) - others_before[0]
     client_cpu = _own_cpu() - others_before[1]
+    postgres_cpu = postgres_cpu_seconds() - others_before[2]
     for client in clients:
         await client.close()
     results = [(marker, *_seen(arrived), sent_at) for marker, arrived, sent_at in raw]
@@ -207,6 +213,7 @@ async def run_point(
         "throttled_s": [round(t, 1) for t in throttled],
         "simulator_cpu_percent": round(100 * simulator_cpu / wall),
         "client_cpu_percent": round(100 * client_cpu / wall),
+        "postgres_cpu_percent": round(100 * postgres_cpu / wall),
         "wall_s": round(wall, 1),
         "timed": sorted(timed),
     }
@@ -303,7 +310,7 @@ def main() -> None:
     )
     print(
         "streams  peak  up_tps  deltas  frames  median_ms  p95_ms  p99_ms"
-        "  steady_p95  lost  ttft_p95_s  app_cpu_%  workers_%  sim_%  client_%"
+        "  steady_p95  lost  ttft_p95_s  app_cpu_%  workers_%  sim_%  client_%  pg_%"
         "  wall_s" + ("  throttled_s" if args.cpu_share else "")
     )
     caps: list[CpuCap] = []
@@ -342,7 +349,8 @@ def main() -> None:
                 f"  {p['ttft_p95_s']:>10.2f}"
                 f"  {cpu:>9}  {p['workers_cpu_percent']:>9}"
                 f"  {p['simulator_cpu_percent']:>5}"
-                f"  {p['client_cpu_percent']:>8}  {p['wall_s']:>6}"
+                f"  {p['client_cpu_percent']:>8}  {p['postgres_cpu_percent']:>4}"
+                f"  {p['wall_s']:>6}"
                 + (f"  {'+'.join(map(str, p['throttled_s']))}" if caps else ""),
                 flush=True,
             )

@@ -2,7 +2,8 @@
 
 On PostgreSQL message text is matched with full-text search (the `simple`
 configuration, so no language's stemming surprises people writing in two
-languages), served by the GIN index of migration 0006_search. SQLite
+languages), served by the GIN index of migration 0008, which leaves out
+replies still being written (their text is saved every second). SQLite
 has no such thing, and the `simple` parser keeps a run of Chinese characters as
 one token (so "世界" would not find "你好世界"): both fall back to a
 case-insensitive substring match.
@@ -96,8 +97,10 @@ def _prefix_query(terms: list[str]) -> str:
 
 
 def text_matches(messages: QuerySet[Message], query: str) -> QuerySet[Message]:
-    """`messages` whose text contains every term of `query`."""
+    """`messages` whose text contains every term of `query`. A reply still
+    being written is found once it ends: the index leaves it out until then."""
     terms = terms_of(query)
+    messages = messages.exclude(status=Message.Status.STREAMING)
     if _uses_full_text(query):
         # Imported here: django.contrib.postgres needs psycopg, which an
         # SQLite-only install may lack.

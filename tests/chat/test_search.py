@@ -108,6 +108,19 @@ def test_search_needs_a_login(client):
     assert response.status_code == 302
 
 
+def test_a_reply_is_found_once_it_ends_not_while_it_is_written(alice):
+    """Its partial text is saved every second; the search index takes it in
+    once, at its end (migration 0008)."""
+    thread = services.thread_create(owner=alice)
+    sent = services.message_send(thread=thread, author=alice, text="Name a river")
+    services.replies_save_progress(
+        progress=[services.Progress(sent.reply.pk, "The Danube flows", None)]
+    )
+    assert search.search(alice, "danube") == []
+    finish(sent.reply, "The Danube flows east.")
+    assert [h.message.pk for h in search.search(alice, "danube")] == [sent.reply.pk]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
 def test_postgresql_full_text_search_can_use_its_index(rivers):
     """The filter's expression is the indexed one (a tiny table would be
@@ -122,7 +135,7 @@ def test_postgresql_full_text_search_can_use_its_index(rivers):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
-    assert "Bitmap Index Scan on message_text_fts" in plan
+    assert "Bitmap Index Scan on message_text_fts_done" in plan
 
 
 # --- long threads ------------------------------------------------------------
