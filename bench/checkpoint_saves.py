@@ -9,7 +9,7 @@ A scratch table with the message table's columns that these statements touch
 and its b-tree indexes, 5,000 finished messages of history, and N replies
 that grow by ~100 words a save (40 deltas of 2.5 words: one second of a
 stream). What is timed is the server backend's CPU, read from /proc, so the
-figure is PostgreSQL's alone; the last line is the N replies' final saves,
+figure is PostgreSQL's alone; `final_saves_ms` is the N replies' final saves,
 which put them into the index.
 """
 
@@ -19,12 +19,11 @@ import argparse
 import importlib
 import os
 import random
-from pathlib import Path
 
 import psycopg
-from common import DATABASE_URL
+from common import DATABASE_URL, cpu_seconds
 
-from tests.production.cluster import _fresh_database
+from tests.production.cluster import fresh_database
 
 # The indexed document is the one the migration creates, word for word.
 DOCUMENT = importlib.import_module(
@@ -45,11 +44,6 @@ SAVE = (
 
 def prose(words: int) -> str:
     return " ".join(random.choices(WORDS, k=words)) + " "
-
-
-def backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(
@@ -85,19 +79,19 @@ def measure(
             )
         ]
         pid = db.execute("SELECT pg_backend_pid()").fetchone()[0]
-        before = backend_cpu(pid)
+        before = cpu_seconds(pid)
         for _ in range(saves):
             with db.transaction(), db.cursor() as cursor:
                 cursor.executemany(SAVE, [(prose(100), i) for i in ids])
-        per_save = (backend_cpu(pid) - before) / saves
-        before = backend_cpu(pid)
+        per_save = (cpu_seconds(pid) - before) / saves
+        before = cpu_seconds(pid)
         with db.transaction(), db.cursor() as cursor:
             cursor.executemany(
                 "UPDATE bench_message SET text = text || %s, status = 'completed'"
                 " WHERE id = %s",
                 [(prose(20), i) for i in ids],
             )
-        final = backend_cpu(pid) - before
+        final = cpu_seconds(pid) - before
         db.execute("DROP TABLE bench_message")
     return per_save, final
 
@@ -108,7 +102,7 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    url, drop = _fresh_database(DATABASE_URL, f"saves_{os.getpid()}")
+    url, drop = fresh_database(DATABASE_URL, f"saves_{os.getpid()}")
     print(
         f"Partial-text saves of {args.replies} streaming replies, {args.saves} a run"
         f" (each reply ~{args.saves * 100} words at the end); PostgreSQL's CPU"

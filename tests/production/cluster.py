@@ -78,7 +78,7 @@ def cluster_running(
         cluster.stop()
 
 
-def _fresh_database(url: str, suffix: str) -> tuple[str, Callable[[], None]]:
+def fresh_database(url: str, suffix: str) -> tuple[str, Callable[[], None]]:
     """A fresh database named after the one `url` names (so parallel runs on
     separate databases do not collide); returns its URL and a dropper."""
     import psycopg
@@ -238,7 +238,7 @@ def start_cluster(
 ) -> Cluster:
     """Migrate a fresh database and create alice and bob; start no process yet."""
     workdir = Path(tempfile.mkdtemp(prefix="qtc-cluster-"))
-    url, drop = _fresh_database(database_url, suffix)
+    url, drop = fresh_database(database_url, suffix)
     env = {
         key: value
         for key, value in os.environ.items()
