@@ -180,9 +180,18 @@ class CpuCap:
             self.path.rmdir()
 
 
+def stat_of(process: Path) -> tuple[str, list[int]]:
+    """A /proc/<pid> directory's command name and its stat fields after it
+    (state first, as a 0; then ppid, ...; utime and stime are [11] and [12],
+    cutime and cstime [13] and [14], nice [16])."""
+    head, rest = (process / "stat").read_text().rsplit(")", 1)
+    _state, *fields = rest.split()
+    return head.split("(", 1)[1], [0, *map(int, fields)]
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = stat_of(Path(f"/proc/{pid}"))[1]
+    return (fields[11] + fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float:
@@ -194,16 +203,16 @@ def postgres_cpu_seconds() -> float:
         if not entry.name.isdigit():
             continue
         try:
-            head, rest = (entry / "stat").read_text().rsplit(")", 1)
+            name, fields = stat_of(entry)
         except OSError:  # gone meanwhile
             continue
-        if head.endswith("(postgres"):
-            processes[int(entry.name)] = [int(f) for f in rest.split()[1:15]]
+        if name == "postgres":
+            processes[int(entry.name)] = fields
     ticks = 0
     for fields in processes.values():
-        ticks += fields[10] + fields[11]  # utime, stime
-        if fields[0] not in processes:  # the postmaster: add its children's
-            ticks += fields[12] + fields[13]  # cutime, cstime
+        ticks += fields[11] + fields[12]
+        if fields[1] not in processes:  # the postmaster: add its children's
+            ticks += fields[13] + fields[14]
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -16,6 +16,8 @@ import os
 import time
 from pathlib import Path
 
+from common import stat_of
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PARTS = ("app", "workers", "simulator", "client", "postgres", "other")
 
@@ -42,11 +44,11 @@ def snapshot() -> dict[int, tuple[str, float]]:
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_of(entry)[1]
         except (OSError, UnicodeDecodeError):  # gone meanwhile
             continue
-        seconds = (int(fields[11]) + int(fields[12])) / TICKS
-        found[int(entry.name)] = (part_of(command, int(fields[16])), seconds)
+        seconds = (fields[11] + fields[12]) / TICKS
+        found[int(entry.name)] = (part_of(command, fields[16]), seconds)
     return found
 
 
